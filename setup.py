@@ -1,0 +1,48 @@
+"""Build of the Cython matching core in ``native/``; everything else is declared in pyproject.toml.
+
+setuptools (not meson-python) because the project has a handful of single-file Cython kernels and no C/C++
+libraries of its own: ``pip install -e .`` compiles them in place with no extra build tool (see docs/BUILD.md).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+# OpenMP lets identify() spread a 1:N search over every core with the GIL released (cython.parallel.prange).
+_OPENMP = ["-fopenmp"] if os.environ.get("SHAILOO_NO_OPENMP") != "1" else []
+
+
+def _extensions() -> list[Extension]:
+    extensions = []
+    for source in sorted(glob.glob("native/_*_cy.pyx")):
+        module = source[:-4].replace("/", ".")
+        extensions.append(
+            Extension(
+                module,
+                [source],
+                include_dirs=[numpy.get_include()],
+                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+                extra_compile_args=["-O3", *_OPENMP],
+                extra_link_args=_OPENMP,
+            )
+        )
+    return extensions
+
+
+setup(
+    ext_modules=cythonize(
+        _extensions(),
+        compiler_directives={
+            "language_level": 3,
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+        },
+    )
+)

@@ -1,0 +1,5 @@
+"""Allow ``python -m shailoo``."""
+
+from shailoo.cli import main
+
+raise SystemExit(main())

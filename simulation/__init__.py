@@ -1,0 +1,1 @@
+"""Simulation and training: synthetic voters and fingerprints, emulated kits, scenarios, election-day rehearsal."""

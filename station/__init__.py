@@ -1,0 +1,1 @@
+"""the identification kit on the commission's table."""

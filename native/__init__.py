@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 try:
-    from native import _bits_cy
+    from native import _bits_cy  # type: ignore[attr-defined]
 except ImportError as exc:  # pragma: no cover - exercised by a test that hides the extension
     raise ImportError(
         "The compiled matching core (native/_bits_cy) is missing. Build it with `make setup` "

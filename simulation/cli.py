@@ -2,11 +2,92 @@
 
 from __future__ import annotations
 
+import argparse
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
 from typing import Any
+
+from shailoo.settings import var_dir
 
 
 def register(subparsers: Any) -> None:
     """Add ``shailoo sim``."""
-    parser = subparsers.add_parser("sim", help="simulation and training", description="simulation and training")
+    parser = subparsers.add_parser(
+        "sim",
+        help="simulation and training: synthetic voters, emulated kits, an election-day rehearsal",
+        description="Simulation and training. Nothing real is used: synthetic voters, simulated kits, "
+        "a local CEC server.",
+    )
     parser.set_defaults(role_parser=parser)
-    parser.add_subparsers(dest="sim_command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="sim_command", metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo",
+        help="start a CEC server with simulated kits and run a short simulated morning",
+        description="Start a CEC server on SQLite and simulated kits at three stations; print the URL of the "
+        "server; run until Ctrl-C (or --seconds) and check that the CEC counted every identification.",
+    )
+    demo.add_argument("--seconds", type=float, default=None, help="stop by itself after this many seconds")
+    demo.add_argument("--port", type=int, default=8000, help="web port of the CEC server (default: %(default)s)")
+    demo.add_argument("--zmq-port", type=int, default=5570, help="port kits connect to (default: %(default)s)")
+    demo.add_argument("--var", type=Path, default=var_dir(), help="folder for the demo's files (default: %(default)s)")
+    demo.set_defaults(handler=_demo)
+
+    kit = sub.add_parser(
+        "kit",
+        help="run one simulated kit: identifications by a script, sent to a CEC server",
+        description="Run one simulated kit with the real kit store and link; voters are identified by a paced "
+        "script instead of a person.",
+    )
+    kit.add_argument("--db", type=Path, required=True, help="the kit's store file")
+    kit.add_argument("--server", required=True, help="CEC endpoint, e.g. tcp://127.0.0.1:5570")
+    kit.add_argument("--election", default="sim-2026", help="election id (default: %(default)s)")
+    kit.add_argument("--station", required=True, help="station number")
+    kit.add_argument("--kit", default="1", help="kit number at the station (default: %(default)s)")
+    kit.add_argument("--voters", type=int, default=100, help="voters on the synthetic list (default: %(default)s)")
+    kit.add_argument("--rate", type=float, default=60.0, help="identifications per minute (default: %(default)s)")
+    kit.add_argument("--max", type=int, default=10**9, help="stop after this many identifications")
+    kit.add_argument("--seconds", type=float, default=60.0, help="stop identifying after this long")
+    kit.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
+    kit.add_argument("--share", default="0/1", help="INDEX/COUNT: this kit's share of the station's queue")
+    kit.set_defaults(handler=_kit)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from simulation.demo import DemoOptions, run_demo
+
+    return run_demo(DemoOptions(seconds=args.seconds, var_dir=args.var, http_port=args.port, zmq_port=args.zmq_port))
+
+
+def _kit(args: argparse.Namespace) -> int:
+    from simulation.kit_model import prepare_kit, run_simulated_kit
+    from station.store import KitStore
+
+    index, count = (int(x) for x in args.share.split("/"))
+    stop = threading.Event()
+
+    def _on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    store = KitStore(args.db)
+    prepare_kit(store, args.election, args.station, args.kit, args.voters, seed=int(args.station))
+    result = run_simulated_kit(
+        store,
+        args.server,
+        rate_per_min=args.rate,
+        max_identifications=args.max,
+        seconds=args.seconds,
+        seed=args.seed,
+        share=(index, count),
+        stop=stop,
+    )
+    print(
+        f"kit summary: {args.station}/{args.kit} identified={result.identified} "
+        f"delivered={result.delivered} pending={result.pending}",
+        flush=True,
+    )
+    return 0

@@ -1,1 +1,1 @@
-"""the CEC server."""
+"""The CEC server: ingests turnout from kits over ZeroMQ, serves turnout over HTTP (FastAPI, SQLAlchemy)."""

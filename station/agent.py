@@ -1,0 +1,31 @@
+"""The kit's background agent: delivers the outbox to the CEC until stopped."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+from link.sender import OutboxSender
+from station.store import KitStore
+
+log = logging.getLogger(__name__)
+
+
+def run_sender(store: KitStore, endpoint: str, stop: threading.Event | None = None) -> OutboxSender:
+    """Deliver the outbox until ``stop`` is set (or SIGTERM/SIGINT in the main thread); returns the sender."""
+    info = store.kit_info()
+    sender = OutboxSender(store, endpoint, info.station_id, info.kit_id)
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+
+        def _on_signal(_signum: int, _frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, _on_signal)
+        signal.signal(signal.SIGINT, _on_signal)
+    log.info("kit %s/%s sending to %s", info.station_id, info.kit_id, endpoint)
+    while not stop.is_set():
+        sender.run_once(0.2)
+    return sender

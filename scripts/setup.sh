@@ -31,8 +31,9 @@ install_system_packages() {
     fi
     log "installing system packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    # Wait for another apt/dpkg run (unattended upgrades, a parallel build) instead of failing on its lock.
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"
     # Debian starts daemons on install; the project starts its own pcscd in tests and demos.
     if command -v systemctl >/dev/null 2>&1; then systemctl stop pcscd.socket pcscd 2>/dev/null || true; fi
 }

@@ -9,6 +9,18 @@ cd "$(dirname "$0")/.."
 
 log() { printf '[setup] %s\n' "$*"; }
 
+# pip with retries: a registry hiccup on a fresh machine should cost a retry, not the whole CI run.
+pip_install() {
+    local attempt
+    for attempt in 1 2 3; do
+        if .venv/bin/python -m pip install --progress-bar off -q "$@"; then return 0; fi
+        log "pip install failed (attempt $attempt of 3); retrying"
+        sleep $((attempt * 5))
+    done
+    log "pip install $* failed three times"
+    return 1
+}
+
 install_system_packages() {
     if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-query >/dev/null 2>&1; then
         log "not a Debian system: skipping system packages (install the ones in scripts/system-packages.txt yourself)"
@@ -57,16 +69,16 @@ install_python_env() {
         py=$(pick_python)
         log "creating .venv with $($py --version)"
         "$py" -m venv .venv
-        .venv/bin/python -m pip install -q --upgrade pip setuptools wheel
+        pip_install --upgrade pip setuptools wheel
     fi
     local newest
-    newest=$(ls -t pyproject.toml setup.py native/*.pyx native/*.pxd 2>/dev/null | head -n 1)
+    newest=$(ls -t pyproject.toml setup.py native/*.pyx native/*.pxd 2>/dev/null | head -n 1 || true)
     if [ -f "$stamp" ] && [ "$stamp" -nt "$newest" ] && .venv/bin/python -c 'import native' 2>/dev/null; then
         log "python environment: up to date"
         return
     fi
     log "installing the project and its dependencies into .venv (compiles native/)"
-    .venv/bin/python -m pip install -q -e '.[dev]'
+    pip_install -e '.[dev]'
     touch "$stamp"
 }
 

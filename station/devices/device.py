@@ -1,0 +1,55 @@
+"""What every driver shares: a name, a kind, a current state, and health events delivered to subscribers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from station.devices.errors import DeviceDisconnected, DeviceError
+from station.devices.health import DeviceKind, DeviceState, ErrorCode, HealthEvent
+
+log = logging.getLogger(__name__)
+
+HealthListener = Callable[[HealthEvent], None]
+
+
+class Device:
+    """Base of every driver: keeps the last :class:`HealthEvent` and tells subscribers about each change."""
+
+    kind: DeviceKind
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._listeners: list[HealthListener] = []
+        self._lock = threading.Lock()
+        self._health = HealthEvent(self.kind, name, DeviceState.NOT_READY, ErrorCode.NONE, "not opened yet")
+
+    @property
+    def health(self) -> HealthEvent:
+        """The latest health event."""
+        return self._health
+
+    def subscribe(self, listener: HealthListener) -> None:
+        """Call ``listener`` with every later health event (from the thread that caused it)."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def _report(self, state: DeviceState, code: ErrorCode = ErrorCode.NONE, message: str = "") -> None:
+        event = HealthEvent(self.kind, self.name, state, code, message)
+        self._health = event
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:  # a faulty subscriber must not break the device
+                log.exception("health listener failed for %s", self.name)
+
+    def _report_error(self, exc: DeviceError) -> None:
+        state = DeviceState.DISCONNECTED if isinstance(exc, DeviceDisconnected) else DeviceState.NOT_READY
+        try:
+            code = ErrorCode(exc.code)
+        except ValueError:
+            code = ErrorCode.NONE
+        self._report(state, code, str(exc))

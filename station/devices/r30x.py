@@ -1,0 +1,216 @@
+"""Driver for R30x / AS608 / R503 modules ("EF01" protocol) over pyserial.
+
+open: password check (VfyPwd, the portable liveness check) then ReadSysPara for the packet size; capture: GenImg
+polled until a finger is on the sensor, then UpImage and the 4-bit image unpacked to 8 bit. Every wait is bounded by
+the time the bytes need on the wire at the profile's line rate plus the profile's margin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import struct
+import time
+
+import numpy as np
+
+from station.devices.errors import DeviceDisconnected, DeviceError, DeviceTimeout, ProtocolError
+from station.devices.health import DeviceState, ErrorCode
+from station.devices.profiles import ScannerProfile
+from station.devices.r30x_protocol import (
+    PREFIX_LEN,
+    Command,
+    PacketId,
+    SystemParameters,
+    describe_confirm,
+    encode_command,
+    read_packet,
+    unpack_image_4bit,
+)
+from station.devices.scanner import CapturedImage, FingerprintScanner
+from station.devices.serial_link import SerialLink, wire_time_s
+
+#: Frame overhead around a payload: prefix (9) + checksum (2).
+FRAME_OVERHEAD = PREFIX_LEN + 2
+#: How many times a command is resent after a garbled answer (checksum error, stray bytes mid-frame).
+RETRIES = 2
+#: Aura LED (R503 command 0x35) control codes and colour index.
+AURA_ON, AURA_OFF, AURA_BLUE = 3, 4, 2
+
+
+class R30xScanner(FingerprintScanner):
+    """One EF01-family module on a serial port."""
+
+    def __init__(self, port: str, profile: ScannerProfile, name: str | None = None) -> None:
+        super().__init__(name or f"{profile.model}@{port}")
+        self.port = port
+        self.profile = profile
+        self.packet_size = profile.packet_size
+        self.parameters: SystemParameters | None = None
+        self._link: SerialLink | None = None
+
+    # -- plumbing -------------------------------------------------------------------------------------------------
+    @property
+    def link(self) -> SerialLink:
+        if self._link is None:
+            raise DeviceDisconnected(
+                f"{self.name} is not open; open it first", int(ErrorCode.DEVICE_DISCONNECTED)
+            )
+        return self._link
+
+    def _timeout(self, nbytes: int) -> float:
+        """Wire time of ``nbytes`` at the profile's rate plus the module's processing margin."""
+        return wire_time_s(nbytes, self.profile.baud) + self.profile.command_margin_s
+
+    def _drain(self) -> None:
+        """Wait until the line is quiet, then drop what arrived (the tail of a frame we gave up on)."""
+        quiet_s = max(0.05, 3 * wire_time_s(self.packet_size + FRAME_OVERHEAD, self.profile.baud))
+        deadline = time.monotonic() + 2.0 + wire_time_s(40_000, self.profile.baud)
+        last = time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - last < quiet_s:
+            if self.link.read_available():
+                last = time.monotonic()
+            time.sleep(0.01)
+        self.link.discard_input()
+
+    def _command(self, command: int, params: bytes = b"", answer_len: int = 1) -> tuple[int, bytes]:
+        """Send a command and return (confirm code, rest of the acknowledge payload); resends on a garbled answer."""
+        frame = encode_command(command, params, self.profile.address)
+        for attempt in range(RETRIES + 1):
+            self.link.write(frame)
+            try:
+                packet = read_packet(
+                    self.link, self._timeout(len(frame) + answer_len + FRAME_OVERHEAD), self.profile.address
+                )
+                if packet.pid != PacketId.ACK or not packet.payload:
+                    raise ProtocolError(
+                        f"{self.name}: expected an acknowledge, got packet id 0x{packet.pid:02X}",
+                        int(ErrorCode.SCANNER_PROTOCOL),
+                    )
+                return packet.payload[0], packet.payload[1:]
+            except ProtocolError:
+                if attempt == RETRIES:
+                    raise
+                self._drain()
+        raise AssertionError("unreachable")
+
+    def _check(self, code: int, doing: str) -> None:
+        if code != 0:
+            message, error = describe_confirm(code)
+            raise DeviceError(f"{self.name}: {doing}: {message}", int(error))
+
+    # -- public face ----------------------------------------------------------------------------------------------
+    def open(self) -> None:
+        """Open the port, verify the password, read the system parameters; reports READY."""
+        try:
+            self._link = SerialLink(self.port, self.profile.baud, self.name)
+            self.link.discard_input()
+            code, _ = self._command(Command.VFY_PWD, struct.pack(">I", self.profile.password))
+            self._check(code, "password check")
+            code, data = self._command(Command.READ_SYS_PARA, answer_len=17)
+            self._check(code, "reading system parameters")
+            self.parameters = SystemParameters.parse(data)
+            # The module's own setting wins over the profile: it is what it will actually send.
+            self.packet_size = self.parameters.packet_size
+        except DeviceError as exc:
+            self._report_error(exc)
+            self.close(report=False)
+            raise
+        self._report(DeviceState.READY, message=f"{self.profile.model} ready")
+
+    def set_led(self, on: bool) -> bool:
+        """Aura LED ring on R503-type modules; others light their own LED during GenImg (returns False)."""
+        if self.profile.led != "aura":
+            return False
+        code, _ = self._command(Command.AURA_LED, bytes([AURA_ON if on else AURA_OFF, 0, AURA_BLUE, 0]))
+        self._check(code, "switching the LED")
+        return True
+
+    def capture(self, timeout_s: float | None = None) -> CapturedImage:
+        """Poll GenImg until a finger is placed (up to ``timeout_s``), then upload and unpack the image."""
+        limit = self.profile.capture_s if timeout_s is None else timeout_s
+        started = time.monotonic()
+        self._report(DeviceState.BUSY, message="place a finger on the scanner")
+        try:
+            self.set_led(True)
+            try:
+                self._wait_for_image(started + limit, limit)
+                pixels = self._upload_image()
+            finally:
+                if self._link is not None:
+                    with contextlib.suppress(DeviceError):
+                        self.set_led(False)
+        except DeviceError as exc:
+            self._report_error(exc)
+            if isinstance(exc, DeviceDisconnected):
+                self.close(report=False)
+            raise
+        self._report(DeviceState.READY, message="image captured")
+        return CapturedImage(pixels, self.profile.dpi, self.name, time.monotonic() - started)
+
+    def _wait_for_image(self, deadline: float, limit: float) -> None:
+        while True:
+            code, _ = self._command(Command.GEN_IMG)
+            if code == 0x00:
+                return
+            message, error = describe_confirm(code)
+            if error != ErrorCode.SCANNER_NO_FINGER:
+                raise DeviceError(f"{self.name}: taking the image: {message}", int(error))
+            if time.monotonic() + self.profile.finger_poll_s >= deadline:
+                raise DeviceError(
+                    f"{self.name}: no finger placed within {limit:.0f} s; ask the voter to place a finger flat "
+                    "on the sensor and try again",
+                    int(ErrorCode.SCANNER_NO_FINGER),
+                )
+            time.sleep(self.profile.finger_poll_s)
+
+    def _upload_image(self) -> np.ndarray:
+        """UpImage: acknowledge, then data packets (id 02) ending with an end packet (id 08); one retry on noise."""
+        width, height = self.profile.image_width, self.profile.image_height
+        expected = width * height // 2
+        for attempt in range(RETRIES + 1):
+            try:
+                return unpack_image_4bit(self._receive_image(expected), width, height)
+            except ProtocolError:
+                if attempt == RETRIES:
+                    raise
+                self._drain()
+        raise AssertionError("unreachable")
+
+    def _receive_image(self, expected: int) -> bytes:
+        code, _ = self._command(Command.UP_IMAGE)
+        self._check(code, "uploading the image")
+        packet_time = self._timeout(self.packet_size + FRAME_OVERHEAD)
+        packets = -(-expected // self.packet_size)
+        overall = time.monotonic() + self._timeout(expected + packets * FRAME_OVERHEAD) + packet_time
+        data = bytearray()
+        while True:
+            remaining = overall - time.monotonic()
+            if remaining <= 0:
+                raise DeviceTimeout(
+                    f"{self.name}: the image did not arrive in time ({len(data)} of {expected} bytes); "
+                    "check the cable and the profile's baud rate",
+                    int(ErrorCode.DEVICE_TIMEOUT),
+                )
+            packet = read_packet(self.link, min(packet_time, remaining), self.profile.address)
+            if packet.pid not in (PacketId.DATA, PacketId.END_DATA):
+                raise ProtocolError(
+                    f"{self.name}: unexpected packet id 0x{packet.pid:02X} during the image upload",
+                    int(ErrorCode.SCANNER_PROTOCOL),
+                )
+            data += packet.payload
+            if len(data) > expected:
+                raise ProtocolError(
+                    f"{self.name}: the module sent more image data than {expected} bytes; check image size in "
+                    "the profile",
+                    int(ErrorCode.SCANNER_PROTOCOL),
+                )
+            if packet.pid == PacketId.END_DATA:
+                return bytes(data)
+
+    def close(self, report: bool = True) -> None:
+        """Close the port (safe twice); reports NOT_READY."""
+        if self._link is not None:
+            self._link.close()
+            self._link = None
+            if report:
+                self._report(DeviceState.NOT_READY, message="closed")

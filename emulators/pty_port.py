@@ -16,6 +16,7 @@ import select
 import threading
 import time
 import tty
+from typing import Self
 
 #: Bits per byte on an 8N1 line.
 BITS_PER_BYTE = 10
@@ -121,24 +122,32 @@ class SerialEmulator(abc.ABC):
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=type(self).__name__, daemon=True)
         self.error: BaseException | None = None
+        #: Silence (seconds) after which an incomplete request is dropped.
+        self.frame_gap_s = 0.1
 
     @property
     def path(self) -> str:
         """What the driver opens (``/dev/pts/N``)."""
         return self.port.slave_path
 
-    def start(self) -> SerialEmulator:
+    def start(self) -> Self:
         """Start serving in a background thread; returns self."""
         self._thread.start()
         return self
 
     def _run(self) -> None:
+        last = time.monotonic()
         try:
             while not self._stop.is_set() and not self.port.closed:
                 data = self.port.read(4096, 0.05)
                 if data:
+                    last = time.monotonic()
                     self._buffer += data
                     self.handle(self._buffer)
+                elif self._buffer and time.monotonic() - last > self.frame_gap_s:
+                    # Like a module's receive timer: a half frame followed by silence is dropped, so that one
+                    # garbled byte cannot swallow the next good command.
+                    self._buffer.clear()
         except BaseException as exc:  # kept for tests to inspect; an emulator bug must not pass silently
             self.error = exc
 
@@ -165,7 +174,7 @@ class SerialEmulator(abc.ABC):
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(5)
 
-    def __enter__(self) -> SerialEmulator:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

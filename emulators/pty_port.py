@@ -13,6 +13,7 @@ import contextlib
 import errno
 import os
 import select
+import termios
 import threading
 import time
 import tty
@@ -22,6 +23,12 @@ from typing import Self
 BITS_PER_BYTE = 10
 #: Output nobody reads for this long is dropped (a real UART never waits for the other side).
 STALL_DROP_S = 2.0
+#: termios speed constants -> bits per second.
+_SPEEDS = {
+    getattr(termios, f"B{rate}"): rate
+    for rate in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
+    if hasattr(termios, f"B{rate}")
+}
 
 
 class PtyPort:
@@ -51,6 +58,16 @@ class PtyPort:
         if delay > 0:
             time.sleep(delay)
         return end
+
+    def peer_baud(self) -> int | None:
+        """The line rate the driver set on its end (pyserial writes it into the pty's termios), or None."""
+        if self.closed:
+            return None
+        try:
+            speed = termios.tcgetattr(self._slave)[5]
+        except (termios.error, OSError):
+            return None
+        return _SPEEDS.get(speed)
 
     def read(self, max_bytes: int, timeout_s: float) -> bytes:
         """Up to ``max_bytes`` the driver sent, waiting at most ``timeout_s``; b"" on timeout or after unplug."""

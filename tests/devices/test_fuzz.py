@@ -11,6 +11,9 @@ from hypothesis import strategies as st
 from emulators.pty_port import SerialEmulator
 from emulators.r30x import R30xEmulator
 from station.devices.errors import DeviceError
+from station.devices.gt521 import GT521Scanner
+from station.devices.gt521_protocol import encode_data as gt_data
+from station.devices.gt521_protocol import encode_packet as gt_packet
 from station.devices.r30x import R30xScanner
 from station.devices.r30x_protocol import PacketId, encode_packet
 from tests.devices.conftest import quick
@@ -90,3 +93,35 @@ def test_r30x_emulator_answers_unknown_commands_with_a_receive_error() -> None:
         with pytest.raises(DeviceError, match="receive error"):
             scanner._check(code, "unknown command")
         scanner.close()
+
+
+gt_frames = st.one_of(
+    st.binary(max_size=200),
+    st.builds(
+        lambda frame, pos, flip: frame[:pos] + bytes([frame[pos] ^ flip]) + frame[pos + 1 :],
+        st.sampled_from(
+            [gt_packet(0x30, 0), gt_packet(0x31, 0x1012), gt_packet(0x30, 0) + gt_data(bytes(24))]
+        ),
+        st.integers(0, 11),
+        st.integers(1, 255),
+    ),
+    st.builds(lambda n: gt_packet(0x30, 0)[:n], st.integers(0, 11)),
+)
+
+
+@settings(max_examples=30)
+@given(reply=gt_frames)
+def test_gt521_driver_never_crashes_or_hangs_on_malformed_answers(reply: bytes) -> None:
+    profile = quick("gt521f52", command_margin_s=0.05, capture_s=0.3)
+    with ScriptedDevice(reply) as device:
+        scanner = GT521Scanner(device.path, profile)
+        started = time.monotonic()
+        try:
+            scanner.open()
+            scanner.capture(0.3)
+        except DeviceError:
+            pass
+        finally:
+            scanner.close()
+        assert time.monotonic() - started < 8.0
+        assert device.error is None

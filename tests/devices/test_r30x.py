@@ -46,7 +46,7 @@ def scanner(emulator: R30xEmulator, r307: ScannerProfile) -> Iterator[R30xScanne
 def test_frames_match_the_module_manual() -> None:
     # Worked examples from the R30x manual: GenImg and VfyPwd(0) with the default address.
     assert encode_command(Command.GEN_IMG) == bytes.fromhex("EF01FFFFFFFF010003010005")
-    assert encode_command(Command.VFY_PWD, bytes(4)) == bytes.fromhex("EF01FFFFFFFF01000713000000" "00001B")
+    assert encode_command(Command.VFY_PWD, bytes(4)) == bytes.fromhex("EF01FFFFFFFF0100071300000000001B")
 
 
 def test_four_bit_pixels_are_high_nibble_first() -> None:
@@ -105,7 +105,9 @@ def test_image_failure_is_decoded_from_the_table(scanner: R30xScanner, emulator:
     assert err.value.code == ErrorCode.SCANNER_IMAGE_FAILED
 
 
-def test_resyncs_after_stray_bytes_and_retries_garbled_frames(scanner: R30xScanner, emulator: R30xEmulator) -> None:
+def test_resyncs_after_stray_bytes_and_retries_garbled_frames(
+    scanner: R30xScanner, emulator: R30xEmulator
+) -> None:
     emulator.faults.stray_before_next = b"\x55\xef\x55"
     assert scanner.capture(5).pixels.shape == (288, 256)
     emulator.faults.corrupt_answers = 1
@@ -125,7 +127,9 @@ def test_wrong_password_refuses_to_open(r307: ScannerProfile) -> None:
         good.close()
 
 
-def test_a_silent_module_times_out_within_the_line_rate_budget(scanner: R30xScanner, emulator: R30xEmulator) -> None:
+def test_a_silent_module_times_out_within_the_line_rate_budget(
+    scanner: R30xScanner, emulator: R30xEmulator
+) -> None:
     emulator.faults.silent_answers = 100
     started = time.monotonic()
     with pytest.raises(DeviceTimeout):

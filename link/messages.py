@@ -48,6 +48,10 @@ class IdentificationEvent:
     path: str
     identified_at: datetime
     training: bool = False
+    #: Why the fingerprint was not used on the ``manual`` path (the kit's reason code), empty otherwise.
+    fallback_reason: str = ""
+    #: A supervisor overrode an "already voted" refusal for this voter (flagged for audit at the CEC).
+    override: bool = False
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object sent on the wire."""
@@ -69,7 +73,37 @@ class Ack:
         return {"v": PROTOCOL_VERSION, "type": "ack", **asdict(self)}
 
 
-Message = IdentificationEvent | Ack
+#: Device states a heartbeat may report, after the MOSIP device interface (ready / busy / not ready / not registered)
+#: plus the link's own view.
+DEVICE_STATES = ("ready", "busy", "not_ready", "not_registered", "absent", "error")
+#: Devices per heartbeat: a kit has a scanner, a card reader, a printer, and a few spares at most.
+MAX_DEVICES = 16
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """A kit is alive: its device health and the size of its outbox, sent every few seconds outside the outbox.
+
+    Heartbeats are not acknowledged and not stored in the outbox: a lost one is replaced by the next.
+    """
+
+    station_id: str
+    kit_id: str
+    sent_at: datetime
+    #: device name -> state, e.g. {"scanner": "ready", "printer": "not_ready"}.
+    devices: dict[str, str]
+    #: Outbox entries not yet acknowledged by the CEC.
+    pending: int = 0
+    paper_low: bool = False
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON object sent on the wire."""
+        body = asdict(self)
+        body["sent_at"] = self.sent_at.isoformat()
+        return {"v": PROTOCOL_VERSION, "type": "heartbeat", **body}
+
+
+Message = IdentificationEvent | Ack | Heartbeat
 
 
 def encode(message: Message) -> bytes:
@@ -93,6 +127,8 @@ def decode(frame: bytes) -> Message:
     kind = obj.get("type")
     if kind == "identification":
         return _identification(obj)
+    if kind == "heartbeat":
+        return _heartbeat(obj)
     if kind == "ack":
         return Ack(
             station_id=_station(obj, "station_id"), kit_id=_station(obj, "kit_id"), seq=_positive_int(obj, "seq")
@@ -119,6 +155,12 @@ def _identification(obj: dict[str, Any]) -> IdentificationEvent:
     training = obj.get("training", False)
     if not isinstance(training, bool):
         raise MessageError("training must be true or false")
+    override = obj.get("override", False)
+    if not isinstance(override, bool):
+        raise MessageError("override must be true or false")
+    fallback_reason = obj.get("fallback_reason", "")
+    if not isinstance(fallback_reason, str) or len(fallback_reason) > 32:
+        raise MessageError("fallback_reason must be a short string")
     voter_ref = _str(obj, "voter_ref")
     if not 8 <= len(voter_ref) <= 128:
         raise MessageError("voter_ref has an implausible length")
@@ -133,7 +175,48 @@ def _identification(obj: dict[str, Any]) -> IdentificationEvent:
         path=path,
         identified_at=identified_at,
         training=training,
+        fallback_reason=fallback_reason,
+        override=override,
     )
+
+
+def _heartbeat(obj: dict[str, Any]) -> Heartbeat:
+    devices = obj.get("devices")
+    if not isinstance(devices, dict) or len(devices) > MAX_DEVICES:
+        raise MessageError(f"devices must be an object of at most {MAX_DEVICES} entries")
+    for name, state in devices.items():
+        if not _IDENT_RE.fullmatch(name) or len(name) > 32:
+            raise MessageError(f"device name {name[:20]!r} has invalid characters or length")
+        if state not in DEVICE_STATES:
+            raise MessageError(f"device state {state!r} is not one of {DEVICE_STATES}")
+    paper_low = obj.get("paper_low", False)
+    if not isinstance(paper_low, bool):
+        raise MessageError("paper_low must be true or false")
+    return Heartbeat(
+        station_id=_station(obj, "station_id"),
+        kit_id=_station(obj, "kit_id"),
+        sent_at=_aware_time(obj, "sent_at"),
+        devices=dict(devices),
+        pending=_count(obj, "pending"),
+        paper_low=paper_low,
+    )
+
+
+def _aware_time(obj: dict[str, Any], key: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(_str(obj, key))
+    except ValueError as exc:
+        raise MessageError(f"{key} is not an ISO 8601 time: {exc}") from exc
+    if value.tzinfo is None:
+        raise MessageError(f"{key} must carry a UTC offset")
+    return value
+
+
+def _count(obj: dict[str, Any], key: str) -> int:
+    value = obj.get(key, 0)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 2**31:
+        raise MessageError(f"field {key!r} must be a non-negative integer")
+    return value
 
 
 def _str(obj: dict[str, Any], key: str) -> str:

@@ -1,5 +1,9 @@
 """Kit side of the link: deliver the outbox to the CEC over a ZeroMQ DEALER socket until each entry is acknowledged.
 
+The link is encrypted and authenticated with CURVE (the "Ironhouse" pattern of the ZeroMQ guide): the kit proves its
+identity with its own key pair, registered at the CEC, and only talks to the CEC's public key. Every few seconds the
+sender also sends a heartbeat with device health and the outbox size, outside the outbox.
+
 The outbox is the source of truth (it is committed with the identification), so the sender keeps no state of its own
 that matters: after a crash it starts again from what the outbox says is unacknowledged. Entries are resent after a
 timeout that grows with each unanswered try (Lazy Pirate pattern of the ZeroMQ guide, with backoff), so a server
@@ -11,14 +15,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 import zmq
 
 from link.errors import MessageError
-from link.messages import Ack, decode
+from link.keys import KitKeys, apply_client_keys
+from link.messages import Ack, Heartbeat, decode, encode
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +34,11 @@ FIRST_RESEND_S = 2.0
 MAX_RESEND_S = 30.0
 #: Entries in flight at once: enough to fill a batch at the server, small enough to resend cheaply.
 WINDOW = 256
+#: Seconds between heartbeats; the CEC calls a kit silent after several missed ones.
+HEARTBEAT_S = 10.0
+
+#: Returns the kit's device states (name -> MOSIP-style state) for the next heartbeat.
+HealthProbe = Callable[[], Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -63,22 +74,37 @@ class OutboxSender:
         self,
         outbox: Outbox,
         endpoint: str,
-        station_id: str,
-        kit_id: str,
+        keys: KitKeys,
         context: zmq.Context[zmq.Socket[bytes]] | None = None,
+        health: HealthProbe | None = None,
+        heartbeat_s: float = HEARTBEAT_S,
     ) -> None:
         self._outbox = outbox
         self._endpoint = endpoint
-        self._station_id = station_id
-        self._kit_id = kit_id
+        self._keys = keys
+        self._station_id = keys.station_id
+        self._kit_id = keys.kit_id
         self._context = context or zmq.Context.instance()
+        self._health = health
+        self._heartbeat_s = heartbeat_s
+        self._next_heartbeat = 0.0
         self._socket = self._new_socket()
         self._in_flight: dict[int, _InFlight] = {}
         self._stop = threading.Event()
         self.delivered_total = 0
 
+    @property
+    def socket(self) -> zmq.Socket[bytes]:
+        """The DEALER socket, for callers that poll many senders at once (the ingest benchmark)."""
+        return self._socket
+
+    def close(self) -> None:
+        """Close the socket; unacknowledged entries stay in the outbox."""
+        self._socket.close(0)
+
     def _new_socket(self) -> zmq.Socket[bytes]:
         sock = self._context.socket(zmq.DEALER)
+        apply_client_keys(sock, self._keys)
         sock.setsockopt(zmq.LINGER, 0)
         # Queue only to a completed connection: while the server is down, sends wait in the outbox (on disk) rather
         # than in ZeroMQ's memory, which a power cut would lose anyway.
@@ -102,7 +128,17 @@ class OutboxSender:
 
     def run_once(self, poll_s: float = 0.2) -> int:
         """Send what is due, then wait up to ``poll_s`` for acknowledgements; returns how many were acknowledged."""
-        now = time.monotonic()
+        self.send_due()
+        if self._socket.poll(int(poll_s * 1000), zmq.POLLIN):
+            return self.receive_acks()
+        return 0
+
+    def send_due(self, now: float | None = None) -> int:
+        """Send new entries, resend those whose timeout expired, and the heartbeat when due; returns entries sent."""
+        now = time.monotonic() if now is None else now
+        if self._health is not None and now >= self._next_heartbeat:
+            self._send_heartbeat(now)
+        sent = 0
         for entry in self._outbox.pending(WINDOW):
             flight = self._in_flight.get(entry.seq)
             if flight is not None and now - flight.sent_at < flight.timeout:
@@ -113,16 +149,35 @@ class OutboxSender:
                 break  # not connected: the entry stays pending on disk
             timeout = FIRST_RESEND_S if flight is None else min(flight.timeout * 2, MAX_RESEND_S)
             self._in_flight[entry.seq] = _InFlight(sent_at=now, timeout=timeout)
+            sent += 1
+        return sent
+
+    def _send_heartbeat(self, now: float) -> None:
+        assert self._health is not None
+        beat = Heartbeat(
+            station_id=self._station_id,
+            kit_id=self._kit_id,
+            sent_at=datetime.now(UTC),
+            devices=dict(self._health()),
+            pending=len(self._outbox.pending(10**6)),
+        )
+        try:
+            self._socket.send(encode(beat), zmq.NOBLOCK)
+        except zmq.Again:
+            return  # not connected: the next heartbeat will say the same, fresher
+        self._next_heartbeat = now + self._heartbeat_s
+
+    def receive_acks(self) -> int:
+        """Read every acknowledgement waiting on the socket and record them in the outbox; returns how many."""
         acked: list[int] = []
-        if self._socket.poll(int(poll_s * 1000), zmq.POLLIN):
-            while True:
-                try:
-                    frame = self._socket.recv(zmq.NOBLOCK)
-                except zmq.Again:
-                    break
-                seq = self._parse_ack(frame)
-                if seq is not None:
-                    acked.append(seq)
+        while True:
+            try:
+                frame = self._socket.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            seq = self._parse_ack(frame)
+            if seq is not None:
+                acked.append(seq)
         if acked:
             self._outbox.mark_delivered(acked)
             for seq in acked:

@@ -52,6 +52,7 @@ def register(subparsers: Any) -> None:
     kit.add_argument("--seconds", type=float, default=60.0, help="stop identifying after this long")
     kit.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
     kit.add_argument("--share", default="0/1", help="INDEX/COUNT: this kit's share of the station's queue")
+    kit.add_argument("--keys", type=Path, required=True, help="the kit's key file ('shailoo server kit add')")
     kit.set_defaults(handler=_kit)
 
 
@@ -62,6 +63,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _kit(args: argparse.Namespace) -> int:
+    from link.keys import KitKeys
     from simulation.kit_model import prepare_kit, run_simulated_kit
     from station.store import KitStore
 
@@ -78,6 +80,7 @@ def _kit(args: argparse.Namespace) -> int:
     result = run_simulated_kit(
         store,
         args.server,
+        KitKeys.load(args.keys),
         rate_per_min=args.rate,
         max_identifications=args.max,
         seconds=args.seconds,

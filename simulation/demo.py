@@ -78,6 +78,7 @@ def run_demo(options: DemoOptions) -> int:
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
+    _provision(demo_dir)  # before the server starts: one process migrates the new database at a time
     server = subprocess.Popen(
         _shailoo(
             "server", "run", "--db", f"sqlite:///{demo_dir / 'cec.db'}", "--port", str(http_port), "--zmq", zmq_endpoint
@@ -90,7 +91,8 @@ def run_demo(options: DemoOptions) -> int:
         if not _wait_ready(url, server):
             print(f"demo: the CEC server did not start; see {demo_dir / 'server.log'}", file=sys.stderr)
             return 1
-        print(f"\nShailoo ID demo: CEC turnout at {url}/api/turnout  (API docs: {url}/docs)\n", flush=True)
+        print(f"\nShailoo ID demo: CEC turnout at {url}/api/turnout  (API docs: {url}/docs)", flush=True)
+        print(f"Live dashboard: {url}/dashboard?token=dev-admin-token\n", flush=True)
         kit_run_s = min(options.seconds * 0.6, 60.0) if options.seconds else 60.0
         kits = []
         for station, kit_count in DEMO_STATIONS:
@@ -110,6 +112,7 @@ def run_demo(options: DemoOptions) -> int:
                         "--seed", str(kit),
                         # Two kits of one station share the station's list; each takes every other voter.
                         "--share", f"{kit - 1}/{kit_count}",
+                        "--keys", str(demo_dir / f"kit-{station}-{kit_id}.keys"),
                     ),
                     stdout=(demo_dir / f"kit-{station}-{kit_id}.log").open("wb"),
                     stderr=subprocess.STDOUT,
@@ -152,6 +155,25 @@ def run_demo(options: DemoOptions) -> int:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _provision(demo_dir: Path) -> None:
+    """Register the demo stations (from the synthetic structure) and give every demo kit its CURVE key file."""
+    from sync_server.sample_registry import registry_csv, sample_registry
+
+    wanted = {station for station, _ in DEMO_STATIONS}
+    registry = demo_dir / "registry.csv"
+    registry.write_text(registry_csv([r for r in sample_registry(250) if r.station_id in wanted]), encoding="utf-8")
+    db = f"sqlite:///{demo_dir / 'cec.db'}"
+    subprocess.run(_shailoo("server", "registry", "--db", db, "--csv", str(registry)), check=True,
+                   stdout=subprocess.DEVNULL)
+    for station, kit_count in DEMO_STATIONS:
+        for kit in range(1, kit_count + 1):
+            subprocess.run(
+                _shailoo("server", "kit", "add", "--db", db, "--station", station, "--kit", str(kit),
+                         "--out", str(demo_dir / f"kit-{station}-{kit}.keys")),
+                check=True, stdout=subprocess.DEVNULL,
+            )
 
 
 def _wait_ready(url: str, server: subprocess.Popen[bytes], timeout_s: float = 30.0) -> bool:

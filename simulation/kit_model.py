@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from link.keys import KitKeys
 from link.sender import OutboxSender
 from station.identify import FallbackReason, Outcome, identify_manual
 from station.store import KitStore, Voter
@@ -58,9 +59,14 @@ class KitRunResult:
     pending: int
 
 
+#: Device states a simulated kit reports in its heartbeats.
+SIMULATED_DEVICES = {"scanner": "ready", "card_reader": "ready", "printer": "ready"}
+
+
 def run_simulated_kit(
     store: KitStore,
     endpoint: str,
+    keys: KitKeys,
     rate_per_min: float,
     max_identifications: int,
     seconds: float,
@@ -71,6 +77,8 @@ def run_simulated_kit(
 ) -> KitRunResult:
     """Identify voters at ``rate_per_min`` while a sender thread delivers the outbox; then drain the outbox."""
     info = store.kit_info()
+    if (keys.station_id, keys.kit_id) != (info.station_id, info.kit_id):
+        raise ValueError(f"key file of kit {keys.station_id}/{keys.kit_id} given to kit {info.station_id}/{info.kit_id}")
     stop = stop or threading.Event()
     rng = random.Random(seed)
     with store.transaction() as session:
@@ -78,7 +86,7 @@ def run_simulated_kit(
     # Kits of one station split the queue (share = (index, count)) until kit-to-kit sync shares the voted set.
     voters = voters[share[0] :: share[1]]
     rng.shuffle(voters)
-    sender = OutboxSender(store, endpoint, info.station_id, info.kit_id)
+    sender = OutboxSender(store, endpoint, keys, health=lambda: SIMULATED_DEVICES)
     stop_sending = threading.Event()
 
     def _send() -> None:

@@ -57,6 +57,7 @@ def register(subparsers: Any) -> None:
 
     send = sub.add_parser("send", help="send turnout to the CEC until Ctrl-C (resends after any outage)")
     send.add_argument("--server", required=True, help="CEC endpoint, e.g. tcp://127.0.0.1:5570")
+    send.add_argument("--keys", type=Path, required=True, help="this kit's key file from the CEC (CURVE key pair)")
     send.set_defaults(handler=_send)
 
 
@@ -106,12 +107,13 @@ def _identify(args: argparse.Namespace) -> int:
 
 
 def _send(args: argparse.Namespace) -> int:
+    from link.keys import KeyFileError, KitKeys
     from station.agent import run_sender
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        run_sender(_store(args), args.server)
-    except StationError as exc:
+        run_sender(_store(args), args.server, KitKeys.load(args.keys))
+    except (StationError, KeyFileError) as exc:
         print(f"error: {exc}")
         return 1
     return 0

@@ -8,24 +8,31 @@ import uvicorn
 
 from sync_server.api import create_app
 from sync_server.config import ServerSettings
-from sync_server.db import init_schema, make_engine, make_sessionmaker
+from sync_server.db import make_engine, make_sessionmaker, migrate
 from sync_server.ingest import start_ingest_thread
+from sync_server.keys import ensure_server_keys
 
 log = logging.getLogger(__name__)
 
 
 def serve(settings: ServerSettings) -> None:
-    """Start ingest and HTTP; returns when the HTTP server stops (Ctrl-C or SIGTERM)."""
+    """Migrate the schema, start ingest and HTTP; returns when the HTTP server stops (Ctrl-C or SIGTERM)."""
+    keys = ensure_server_keys(settings.keys_dir)
     engine = make_engine(settings.database_url)
-    init_schema(engine)
+    migrate(engine)
     sessions = make_sessionmaker(engine)
-    loop, thread = start_ingest_thread(settings.zmq_endpoint, sessions)
-    log.info("ingest listening on %s", loop.endpoint)
+    loop, thread = start_ingest_thread(settings.zmq_endpoint, sessions, keys, settings.election_mode)
+    log.info("ingest listening on %s (CURVE, server key %s)", loop.endpoint, keys.curve.public)
     print(f"CEC server: dashboard and API at http://{settings.http_host}:{settings.http_port}/", flush=True)
     print(f"CEC server: kits connect to {loop.endpoint}", flush=True)
     try:
         uvicorn.run(
-            create_app(sessions), host=settings.http_host, port=settings.http_port, log_level="warning"
+            create_app(sessions, settings, keys, loop.stats),
+            host=settings.http_host,
+            port=settings.http_port,
+            log_level="warning",
+            # The live page holds a push stream open; do not wait for it on shutdown.
+            timeout_graceful_shutdown=2,
         )
     finally:
         loop.stop()

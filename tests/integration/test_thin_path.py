@@ -23,6 +23,18 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(shailoo_command(*args), capture_output=True, text=True, cwd=REPO, timeout=60)
 
 
+def _provision(db_url: str, tmp_path: Path, kits: list[tuple[str, str]]) -> dict[tuple[str, str], Path]:
+    """Import the synthetic station registry and provision each kit at the CEC; returns the key files."""
+    assert _run("server", "registry", "--db", db_url, "--sample", "160").returncode == 0
+    files = {}
+    for station, kit in kits:
+        path = tmp_path / f"kit-{station}-{kit}.keys"
+        done = _run("server", "kit", "add", "--db", db_url, "--station", station, "--kit", kit, "--out", str(path))
+        assert done.returncode == 0, done.stderr
+        files[(station, kit)] = path
+    return files
+
+
 def _wait_for_total(server: ServerProcess, expected: int, timeout_s: float = 30.0) -> dict[str, object]:
     deadline = time.monotonic() + timeout_s
     turnout: dict[str, object] = {}
@@ -47,7 +59,10 @@ def test_kit_identifies_refuses_second_and_server_counts(server: ServerProcess, 
     second = _run(*ident)
     assert second.returncode == 3
     assert "ALREADY VOTED" in second.stdout
-    sender = subprocess.Popen(shailoo_command("station", "--db", db, "send", "--server", server.zmq_endpoint), cwd=REPO)
+    keys = _provision(server.db_url, tmp_path, [("3152", "1")])[("3152", "1")]
+    sender = subprocess.Popen(
+        shailoo_command("station", "--db", db, "send", "--server", server.zmq_endpoint, "--keys", str(keys)), cwd=REPO
+    )
     try:
         turnout = _wait_for_total(server, 1)
         assert turnout["stations"] == [{"station_id": "3152", "identified": 1}]
@@ -59,6 +74,7 @@ def test_kit_identifies_refuses_second_and_server_counts(server: ServerProcess, 
 @pytest.mark.slow
 def test_server_killed_and_restarted_mid_stream_loses_and_doubles_nothing(tmp_path: Path) -> None:
     server = ServerProcess(f"sqlite:///{tmp_path / 'cec.db'}", tmp_path / "server.log")
+    keys = _provision(server.db_url, tmp_path, [("3152", "1"), ("1001", "1")])
     server.start()
     kits = []
     try:
@@ -68,7 +84,7 @@ def test_server_killed_and_restarted_mid_stream_loses_and_doubles_nothing(tmp_pa
                     shailoo_command(
                         "sim", "kit", "--db", str(tmp_path / f"kit-{station}.db"), "--server", server.zmq_endpoint,
                         "--station", station, "--voters", "150", "--rate", "3000", "--seconds", "12",
-                        "--max", "150",
+                        "--max", "150", "--keys", str(keys[(station, "1")]),
                     ),
                     cwd=REPO,
                     stdout=subprocess.PIPE,

@@ -1,0 +1,127 @@
+"""Station registry: import of the administrative structure, kit provisioning and revocation."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from link.keys import KeyPair, KitKeys
+from sync_server.errors import NotFoundError, RegistryError
+from sync_server.models import Commission, Kit, Station
+
+REGISTRY_COLUMNS = (
+    "station_id", "name", "address", "oblast", "district", "commission_id", "commission_name", "registered_voters",
+)
+_IDENT_RE = re.compile(r"[0-9A-Za-z_.-]{1,16}")
+
+
+@dataclass(frozen=True)
+class StationRow:
+    """One line of the administrative structure: a station with its district, oblast and commission."""
+
+    station_id: str
+    name: str
+    address: str
+    oblast: str
+    district: str
+    commission_id: str
+    commission_name: str
+    registered_voters: int
+
+
+def parse_registry_csv(text: str) -> list[StationRow]:
+    """Parse and check the registry CSV; every problem is reported with its line number, nothing is half-read."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in REGISTRY_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise RegistryError(f"registry CSV lacks columns {missing}; expected {', '.join(REGISTRY_COLUMNS)}")
+    rows: list[StationRow] = []
+    errors: list[str] = []
+    seen: set[str] = set()
+    for line, record in enumerate(reader, start=2):
+        values = {k: (record.get(k) or "").strip() for k in REGISTRY_COLUMNS}
+        problems = []
+        if not _IDENT_RE.fullmatch(values["station_id"]):
+            problems.append("station_id must be 1-16 letters, digits, '.', '_' or '-'")
+        elif values["station_id"] in seen:
+            problems.append(f"station {values['station_id']} appears twice")
+        if not _IDENT_RE.fullmatch(values["commission_id"]):
+            problems.append("commission_id must be 1-16 letters, digits, '.', '_' or '-'")
+        for name in ("name", "oblast", "district"):
+            if not values[name]:
+                problems.append(f"{name} is empty")
+        try:
+            voters = int(values["registered_voters"])
+            if voters < 0:
+                raise ValueError
+        except ValueError:
+            problems.append("registered_voters must be a whole number >= 0")
+            voters = 0
+        if problems:
+            errors.append(f"line {line}: " + "; ".join(problems))
+            continue
+        seen.add(values["station_id"])
+        rows.append(StationRow(**{**values, "registered_voters": voters}))  # type: ignore[arg-type]
+    if errors:
+        shown = "\n".join(errors[:20])
+        raise RegistryError(f"registry CSV refused, nothing imported ({len(errors)} bad lines):\n{shown}")
+    if not rows:
+        raise RegistryError("registry CSV has no stations")
+    return rows
+
+
+def import_registry(session: Session, rows: list[StationRow]) -> int:
+    """Insert or update commissions and stations (by their stable ids); returns how many stations."""
+    for row in rows:
+        session.merge(
+            Commission(commission_id=row.commission_id, name=row.commission_name or row.commission_id,
+                       oblast=row.oblast, district=row.district)
+        )
+        session.merge(
+            Station(station_id=row.station_id, name=row.name, address=row.address, oblast=row.oblast,
+                    district=row.district, commission_id=row.commission_id, registered_voters=row.registered_voters)
+        )
+    return len(rows)
+
+
+def provision_kit(
+    session: Session, station_id: str, kit_id: str, server_public: str, training: bool = False
+) -> KitKeys:
+    """Register a new kit for a station with a fresh CURVE key pair; returns the kit's key file contents.
+
+    The secret key leaves the CEC only in the returned key file; the database keeps the public key alone.
+    """
+    if not _IDENT_RE.fullmatch(kit_id):
+        raise RegistryError("kit id must be 1-16 letters, digits, '.', '_' or '-'")
+    if session.get(Station, station_id) is None:
+        raise RegistryError(f"station {station_id} is not in the registry: import the administrative structure first")
+    existing = session.scalar(select(Kit).where(Kit.station_id == station_id, Kit.kit_id == kit_id))
+    if existing is not None:
+        raise RegistryError(
+            f"kit {station_id}/{kit_id} is already provisioned ({existing.status}); give a replacement kit a new id"
+        )
+    pair = KeyPair.generate()
+    session.add(
+        Kit(station_id=station_id, kit_id=kit_id, public_key=pair.public, status="active", training=training,
+            provisioned_at=datetime.now(UTC), devices_json="{}", pending=0, paper_low=False, revoke_reason="")
+    )
+    return KitKeys(station_id=station_id, kit_id=kit_id, public=pair.public, secret=pair.secret,
+                   server_public=server_public, training=training)
+
+
+def revoke_kit(session: Session, station_id: str, kit_id: str, reason: str) -> None:
+    """Refuse a lost or stolen kit from now on: new connections fail at ZAP, open ones have messages refused."""
+    kit = session.scalar(select(Kit).where(Kit.station_id == station_id, Kit.kit_id == kit_id))
+    if kit is None:
+        raise NotFoundError(f"no kit {station_id}/{kit_id} is provisioned")
+    if not reason.strip():
+        raise RegistryError("give a reason for the revocation (it is kept for the audit)")
+    kit.status = "revoked"
+    kit.revoked_at = datetime.now(UTC)
+    kit.revoke_reason = reason[:200]

@@ -12,15 +12,21 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import (
+    Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
+    Text,
+    UniqueConstraint,
     create_engine,
     event,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import OperationalError
@@ -29,6 +35,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 from link.sender import OutboxEntry
 from shailoo.dbtypes import UTCDateTime
 from station.errors import StoreError
+from station.signing import generate_key_file, key_path_for, load_key_file, public_hex
 
 
 class Base(DeclarativeBase):
@@ -43,6 +50,10 @@ class KitInfo(Base):
     election_id: Mapped[str] = mapped_column(String(64))
     station_id: Mapped[str] = mapped_column(String(16))
     kit_id: Mapped[str] = mapped_column(String(16))
+    #: The kit's Ed25519 public key (hex), recorded at init so a replaced key file is noticed.
+    public_key: Mapped[str] = mapped_column(String(64), default="")
+    #: The loaded station list package: its digest and when it was built at the CEC (empty for a development CSV).
+    list_digest: Mapped[str] = mapped_column(String(64), default="")
 
 
 class Voter(Base):
@@ -56,14 +67,47 @@ class Voter(Base):
     patronymic: Mapped[str] = mapped_column(String(80), default="")
     sex: Mapped[str] = mapped_column(String(1))
     birth_date: Mapped[date] = mapped_column(Date)
+    address: Mapped[str] = mapped_column(String(200), default="")
+    #: On the home-voting list (mobile ballot box).
+    home_voting: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Number of enrolled fingers (the templates themselves are in ``biometrics``, encrypted).
+    finger_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class VoterBiometrics(Base):
+    """A voter's photo and enrolled templates, sealed with AES-256-GCM under the list key (never stored in clear)."""
+
+    __tablename__ = "voter_biometrics"
+    personal_number: Mapped[str] = mapped_column(ForeignKey("voters.personal_number"), primary_key=True)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class NationalIndexEntry(Base):
+    """Where a voter not on this list is registered: keyed by a hash of the personal number, station number."""
+
+    __tablename__ = "national_index"
+    pin_hash: Mapped[str] = mapped_column(String(32), primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(200), default="")
 
 
 class IdentificationRecord(Base):
-    """A voter identified at this kit. ``personal_number`` is unique: the database itself refuses a second mark."""
+    """A voter identified at this kit.
+
+    At most one *active* mark per voter: a partial unique index makes the database itself refuse a second one. An undo
+    or a supervisor override deactivates the earlier mark (kept, with who and why) instead of deleting it.
+    """
 
     __tablename__ = "identifications"
+    __table_args__ = (
+        Index(
+            "one_active_mark_per_voter", "personal_number", unique=True, sqlite_where=text("active = 1")
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    personal_number: Mapped[str] = mapped_column(ForeignKey("voters.personal_number"), unique=True)
+    personal_number: Mapped[str] = mapped_column(ForeignKey("voters.personal_number"))
+    #: ``card_finger``, ``finger`` or ``manual`` (local path names; the wire maps both finger paths to biometric).
     path: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(32), default="")
     operator: Mapped[str] = mapped_column(String(32), default="")
@@ -71,6 +115,60 @@ class IdentificationRecord(Base):
     identified_at: Mapped[datetime] = mapped_column(UTCDateTime)
     kit_id: Mapped[str] = mapped_column(String(16))
     seq: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Identified by the kit taken to the voter's home (mobile ballot box).
+    mobile: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: A supervisor overrode an "already voted" refusal: who and why (flagged for audit).
+    override: Mapped[bool] = mapped_column(Boolean, default=False)
+    supervisor: Mapped[str] = mapped_column(String(32), default="")
+    override_reason: Mapped[str] = mapped_column(String(200), default="")
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    undo_reason: Mapped[str] = mapped_column(String(200), default="")
+    #: Match confidence (0..1) for the finger paths; 0 for manual.
+    score: Mapped[float] = mapped_column(default=0.0)
+    printed: Mapped[bool] = mapped_column(Boolean, default=False)
+    reprints: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PeerMark(Base):
+    """A mark made by another kit of this station, learnt over the local network; (origin kit, origin id) is unique."""
+
+    __tablename__ = "peer_marks"
+    __table_args__ = (UniqueConstraint("origin_kit", "origin_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    origin_kit: Mapped[str] = mapped_column(String(16))
+    origin_id: Mapped[int] = mapped_column(Integer)
+    personal_number: Mapped[str] = mapped_column(String(14), index=True)
+    path: Mapped[str] = mapped_column(String(16))
+    sex: Mapped[str] = mapped_column(String(1), default="")
+    identified_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Attempt(Base):
+    """A failed attempt, counted apart: ``fta`` (no usable image after N tries) or ``ftm`` (no match)."""
+
+    __tablename__ = "attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    path: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(8))
+    personal_number: Mapped[str] = mapped_column(String(14), default="")
+    sex: Mapped[str] = mapped_column(String(1), default="")
+
+
+class AuditEntry(Base):
+    """One entry of the hash-chained, signed audit log (see :mod:`station.audit`)."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
 
 
 class OutboxMessage(Base):
@@ -104,8 +202,10 @@ def _begin_immediate(connection: Any) -> None:
 class KitStore:
     """Open (and create when missing) the kit's SQLite store at ``path``."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, key_path: Path | str | None = None) -> None:
         self.path = Path(path)
+        self.key_path = Path(key_path) if key_path else key_path_for(self.path)
+        self._signing_key: Ed25519PrivateKey | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_engine(f"sqlite:///{self.path}", connect_args={"timeout": 30})
         event.listen(self.engine, "connect", _pragmas)
@@ -130,12 +230,34 @@ class KitStore:
             raise StoreError("this kit is not set up: run 'shailoo station init' first")
         return info
 
+    def signing_key(self) -> Ed25519PrivateKey:
+        """The kit's Ed25519 key (loaded once); refused when it is not the key recorded at init."""
+        if self._signing_key is None:
+            key = load_key_file(self.key_path)
+            recorded = self.kit_info().public_key
+            if recorded and recorded != public_hex(key):
+                raise StoreError(
+                    f"the signing key {self.key_path} is not this kit's key (recorded {recorded[:16]}...): "
+                    "restore the kit's own key file"
+                )
+            self._signing_key = key
+        return self._signing_key
+
     def set_kit_info(self, election_id: str, station_id: str, kit_id: str) -> None:
-        """Set up (or confirm) which election, station and kit this store is for."""
+        """Set up (or confirm) which election, station and kit this store is for; makes the signing key once."""
         with self.transaction() as session:
             existing = session.get(KitInfo, 1)
             if existing is None:
-                session.add(KitInfo(id=1, election_id=election_id, station_id=station_id, kit_id=kit_id))
+                key = load_key_file(self.key_path) if self.key_path.exists() else generate_key_file(self.key_path)
+                session.add(
+                    KitInfo(
+                        id=1,
+                        election_id=election_id,
+                        station_id=station_id,
+                        kit_id=kit_id,
+                        public_key=public_hex(key),
+                    )
+                )
             elif (existing.election_id, existing.station_id, existing.kit_id) != (election_id, station_id, kit_id):
                 raise StoreError(
                     f"this store belongs to election {existing.election_id}, station {existing.station_id}, "

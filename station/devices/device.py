@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from station.devices.errors import DeviceDisconnected, DeviceError
 from station.devices.health import DeviceKind, DeviceState, ErrorCode, HealthEvent
@@ -24,6 +25,25 @@ class Device:
         self._listeners: list[HealthListener] = []
         self._lock = threading.Lock()
         self._health = HealthEvent(self.kind, name, DeviceState.NOT_READY, ErrorCode.NONE, "not opened yet")
+        #: The in-process emulator behind an ``emulated://`` device (trainers inject faults through it), else None.
+        self.emulator: Any = None
+
+    def open(self) -> None:
+        """Open the device and report its state."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the device (safe twice)."""
+        raise NotImplementedError
+
+    def attach_emulator(self, emulator: Any) -> None:
+        """Own an emulator: it is stopped when this device closes."""
+        self.emulator = emulator
+
+    def _stop_emulator(self) -> None:
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
 
     @property
     def health(self) -> HealthEvent:

@@ -162,10 +162,12 @@ class GT521Scanner(FingerprintScanner):
         if self._link is not None:
             self._link.close()
             self._link = None
+        self._stop_emulator()
 
     def close(self) -> None:
         """Put the module back to its power-up rate, send Close, release the port; reports NOT_READY."""
         if self._link is None:
+            self._stop_emulator()
             return
         with contextlib.suppress(DeviceError):
             if self.link.baud != self.profile.baud:

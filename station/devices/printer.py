@@ -240,3 +240,4 @@ class EscPosPrinter(Printer):
             self._link = None
             if report:
                 self._report(DeviceState.NOT_READY, message="closed")
+        self._stop_emulator()

@@ -214,3 +214,4 @@ class R30xScanner(FingerprintScanner):
             self._link = None
             if report:
                 self._report(DeviceState.NOT_READY, message="closed")
+        self._stop_emulator()

@@ -1,0 +1,125 @@
+"""``shailoo bench devices``: the emulated device stacks, timed end to end through the real drivers.
+
+Each figure runs the driver against the project's emulator over a real pty: unpaced figures measure the software
+(framing, unpacking, rendering), paced figures the line rate the real device would impose (10 bits per byte).
+Prints a table and writes JSON (``--json OUT``, default ``bench/results/devices.json``).
+
+Other device families add a function to ``MEASUREMENTS`` returning ``{name: value}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from shailoo.settings import REPO_ROOT
+
+Figures = dict[str, float]
+
+
+def _scanner_ms(url: str, repeats: int) -> list[float]:
+    from station.devices.scanner import FingerprintScanner
+    from station.devices.urls import open_device
+
+    device = open_device(url)
+    assert isinstance(device, FingerprintScanner)
+    try:
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            device.capture(30)
+            times.append((time.perf_counter() - started) * 1000)
+        return times
+    finally:
+        device.close()
+
+
+def r30x_figures(args: argparse.Namespace) -> Figures:
+    """R307 capture (GenImg + UpImage + unpack) unpaced, and one capture paced at 57600 baud."""
+    unpaced = _scanner_ms("emulated://r307", args.repeats)
+    figures = {
+        "r307_capture_ms_unpaced": statistics.median(unpaced),
+        "r307_capture_ms_unpaced_max": max(unpaced),
+    }
+    if not args.quick:
+        figures["r307_capture_s_paced_57600"] = _scanner_ms("emulated://r307?pace=57600", 1)[0] / 1000
+    return figures
+
+
+def gt521_figures(args: argparse.Namespace) -> Figures:
+    """GT-521F52 capture (IsPressFinger + CaptureFinger + GetImage) unpaced, and paced after the switch to 115200."""
+    unpaced = _scanner_ms("emulated://gt521f52", args.repeats)
+    figures = {"gt521f52_capture_ms_unpaced": statistics.median(unpaced)}
+    if not args.quick:
+        figures["gt521f52_capture_s_paced_115200"] = _scanner_ms("emulated://gt521f52?pace=1", 1)[0] / 1000
+    return figures
+
+
+def printer_figures(args: argparse.Namespace) -> Figures:
+    """A voter slip (title, lines with Kyrgyz letters as raster, QR, cut) from print_slip call to status after."""
+    from station.devices.printer import Printer, Slip
+    from station.devices.urls import open_device
+
+    slip = Slip(
+        title=("ШАЙЛОО 2026", "№ 3152"),
+        lines=("Участок 3152, Каракол", "Шайлоочу: Асанов Бакыт", "Өкүлү: Үсөнбаев Төлөгөн", "2026-11-23 08:20"),
+        qr_payload="shailoo:e-2026/3152/1/17/9f2c4a1b",
+    )
+    figures: Figures = {}
+    with tempfile.TemporaryDirectory() as out:
+        for label, url, repeats in (
+            ("printer_slip_ms", f"emulated://escpos58?out={out}", args.repeats),
+            ("printer_slip_s_paced_9600", "emulated://escpos58?pace=1", 0 if args.quick else 1),
+        ):
+            if not repeats:
+                continue
+            device = open_device(url)
+            assert isinstance(device, Printer)
+            try:
+                times = [device.print_slip(slip).seconds for _ in range(repeats)]
+            finally:
+                device.close()
+            value = statistics.median(times)
+            figures[label] = value * 1000 if label.endswith("_ms") else value
+    return figures
+
+
+#: Figure producers, run in order. The card-reader benchmark appends its own.
+MEASUREMENTS: list[Callable[[argparse.Namespace], Figures]] = [r30x_figures, gt521_figures, printer_figures]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``shailoo bench devices``."""
+    parser.add_argument(
+        "--json", type=Path, default=REPO_ROOT / "bench" / "results" / "devices.json", help="write figures here"
+    )
+    parser.add_argument("--repeats", type=int, default=20, help="unpaced repetitions per figure (median reported)")
+    parser.add_argument("--quick", action="store_true", help="skip the paced (real line rate) figures")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run every measurement, print a table, write JSON."""
+    figures: Figures = {}
+    for measure in MEASUREMENTS:
+        figures.update(measure(args))
+    width = max(len(name) for name in figures)
+    print(f"{'figure':<{width}}  value")
+    for name, value in figures.items():
+        print(f"{name:<{width}}  {value:10.3f}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "benchmark": "devices",
+        "machine": platform.platform(),
+        "python": platform.python_version(),
+        "repeats": args.repeats,
+        "figures": figures,
+    }
+    args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.json}")
+    return 0

@@ -13,9 +13,25 @@ from station.devices.printer import Printer, PrintResult, Slip
 from station.devices.profiles import available_profiles, load_profile
 from station.devices.scanner import CapturedImage, FingerprintScanner
 from station.devices.urls import open_device, register_emulated, register_scheme
+from station.devices.workers import (
+    CaptureFailed,
+    DeviceEvent,
+    FingerCaptured,
+    PrinterWorker,
+    PrintFailed,
+    ScannerWorker,
+    SlipPrinted,
+)
 
 __all__ = [
+    "CaptureFailed",
     "CapturedImage",
+    "DeviceEvent",
+    "FingerCaptured",
+    "PrintFailed",
+    "PrinterWorker",
+    "ScannerWorker",
+    "SlipPrinted",
     "DeviceDisconnected",
     "DeviceError",
     "DeviceKind",

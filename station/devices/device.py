@@ -56,6 +56,9 @@ class Device:
             self._listeners.append(listener)
 
     def _report(self, state: DeviceState, code: ErrorCode = ErrorCode.NONE, message: str = "") -> None:
+        last = self._health
+        if (last.state, last.code, last.message) == (state, code, message):
+            return  # no change: subscribers (and the CEC) hear about changes only
         event = HealthEvent(self.kind, self.name, state, code, message)
         self._health = event
         with self._lock:

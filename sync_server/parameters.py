@@ -17,7 +17,7 @@ MANUAL_MIN_IDENTIFIED = 20
 #: Supervisor overrides of "already voted" at one station before it is flagged.
 OVERRIDES_TO_FLAG = 3
 #: A station's turnout is far from its peers (same oblast) when its robust z-score (median / 1.4826 * MAD) exceeds
-#: this and the gap is at least PEER_MIN_GAP_PERCENT points; needs PEER_MIN_COUNT peers.
+#: this and the gap is at least PEER_MIN_GAP_PERCENT points; needs PEER_MIN_COUNT stations in the oblast.
 PEER_Z_TO_FLAG = 4.0
 PEER_MIN_GAP_PERCENT = 10.0
 PEER_MIN_COUNT = 5

@@ -140,7 +140,7 @@ def far_from_peers(session: Session) -> list[dict[str, Any]]:
             by_oblast.setdefault(row["oblast"], []).append((row["station_id"], row["percent"]))
     out = []
     for oblast, rows in by_oblast.items():
-        if len(rows) <= P.PEER_MIN_COUNT:
+        if len(rows) < P.PEER_MIN_COUNT:
             continue
         values = [p for _, p in rows]
         median = statistics.median(values)

@@ -19,7 +19,6 @@ from sqlalchemy.engine import make_url
 
 from sync_server.config import ServerSettings
 from sync_server.errors import ServerError
-from station.list_package.cli import add_shard_command
 
 
 def _defaults() -> ServerSettings:
@@ -111,7 +110,7 @@ def _add_reference(sub: Any, defaults: ServerSettings) -> None:
 
 #: Every ``shailoo server`` subcommand, in help order. Add one line here to add a command.
 SUBCOMMANDS: list[Callable[[Any, ServerSettings], None]] = [_add_run, _add_registry, _add_kit, _add_token,
-                                                            _add_reference, add_shard_command]
+                                                            _add_reference]
 
 
 def register(subparsers: Any) -> None:

@@ -54,10 +54,14 @@ class IdentificationEvent:
     override: bool = False
 
     def to_wire(self) -> dict[str, Any]:
-        """The JSON object sent on the wire."""
-        body = asdict(self)
-        body["identified_at"] = self.identified_at.isoformat()
-        return {"v": PROTOCOL_VERSION, "type": "identification", **body}
+        """The JSON object sent on the wire (fields listed by hand: ``asdict`` is slow on the server's hot path)."""
+        return {
+            "v": PROTOCOL_VERSION, "type": "identification", "election_id": self.election_id,
+            "station_id": self.station_id, "kit_id": self.kit_id, "seq": self.seq, "voter_ref": self.voter_ref,
+            "sex": self.sex, "birth_year": self.birth_year, "path": self.path,
+            "identified_at": self.identified_at.isoformat(), "training": self.training,
+            "fallback_reason": self.fallback_reason, "override": self.override,
+        }
 
 
 @dataclass(frozen=True)

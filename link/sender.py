@@ -92,6 +92,7 @@ class OutboxSender:
         self._in_flight: dict[int, _InFlight] = {}
         self._stop = threading.Event()
         self.delivered_total = 0
+        self.heartbeats_sent = 0
 
     @property
     def socket(self) -> zmq.Socket[bytes]:
@@ -166,6 +167,7 @@ class OutboxSender:
         except zmq.Again:
             return  # not connected: the next heartbeat will say the same, fresher
         self._next_heartbeat = now + self._heartbeat_s
+        self.heartbeats_sent += 1
 
     def receive_acks(self) -> int:
         """Read every acknowledgement waiting on the socket and record them in the outbox; returns how many."""

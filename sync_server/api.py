@@ -119,18 +119,23 @@ def create_app(
     app.state.keys = keys
     app.state.stats = stats or IngestStats()
 
+    audit_buffer = access.AuditBuffer(sessions)
+    app.state.audit = audit_buffer
+
     @app.middleware("http")
     async def audit_requests(request: Request, call_next: Any) -> Response:
         response: Response = await call_next(request)
         if request.url.path.startswith("/api/") and request.url.path != "/api/health":
             principal = getattr(request.state, "principal", access.ANONYMOUS)
-            await run_in_threadpool(_audit, request, principal, response.status_code)
+            query = "&".join(f"{k}={v}" for k, v in request.query_params.items() if k != "access_token")
+            audit_buffer.add(principal, request.method, request.url.path, query, response.status_code)
+            if audit_buffer.due():
+                await run_in_threadpool(audit_buffer.flush)
         return response
 
-    def _audit(request: Request, principal: access.Principal, status: int) -> None:
-        with sessions.begin() as session:
-            query = "&".join(f"{k}={v}" for k, v in request.query_params.items() if k != "access_token")
-            access.audit(session, principal, request.method, request.url.path, query, status)
+    @app.on_event("shutdown")
+    def _flush_audit() -> None:
+        audit_buffer.flush()
 
     @app.exception_handler(RegistryError)
     async def _registry_error(_request: Request, exc: RegistryError) -> Response:
@@ -243,6 +248,7 @@ def create_app(
 
     @app.get("/api/audit", summary="Who read what, newest first", tags=["admin"])
     def audit(session: SessionDep, _who: Admin, limit: int = 200) -> list[dict[str, object]]:
+        audit_buffer.flush()
         return access.audit_log(session, min(limit, 5000))
 
     @app.put("/api/reference-curve", summary="Load the previous election's curve", tags=["admin"])

@@ -172,9 +172,9 @@ class IngestLoop:
         self.stats.duplicates += len(result.duplicates)
         self.stats.rejected += len(rejections)
         self.stats.heartbeats += len(beats)
-        ok = {(e.station_id, e.kit_id, e.seq, svc.content_hash(e)) for e in result.acknowledged}
+        ok = {id(e) for e in result.acknowledged}
         for identity, event in events:
-            if (event.station_id, event.kit_id, event.seq, svc.content_hash(event)) not in ok:
+            if id(event) not in ok:
                 continue
             ack = encode(Ack(station_id=event.station_id, kit_id=event.kit_id, seq=event.seq))
             try:

@@ -124,13 +124,15 @@ def ingest_identifications(
         }
         for e in unique
     ]
+    table = Identification.__table__
+    # One compiled statement run with many parameter sets ("insertmanyvalues" batches them into multi-row INSERTs
+    # with RETURNING on both SQLite and PostgreSQL); RETURNING lists only the rows actually inserted.
     stmt = (
-        _insert(session)(Identification)
-        .values(rows)
+        _insert(session)(table)
         .on_conflict_do_nothing(index_elements=["station_id", "kit_id", "seq"])
-        .returning(Identification.station_id, Identification.kit_id, Identification.seq)
+        .returning(table.c.station_id, table.c.kit_id, table.c.seq)
     )
-    inserted = {(s, k, q) for s, k, q in session.execute(stmt).all()}
+    inserted = {(s, k, q) for s, k, q in session.connection().execute(stmt, rows).all()}
     existing_keys = [key for key in hashes if key not in inserted]
     stored: dict[tuple[str, str, int], str] = {}
     if existing_keys:
@@ -156,15 +158,15 @@ def _bump_counters(session: Session, events: Iterable[IdentificationEvent]) -> N
     counts = Counter((e.station_id, local_hour(e.identified_at), e.sex, e.path) for e in events)
     if not counts:
         return
-    insert = _insert(session)
-    stmt = insert(TurnoutCounter).values(
-        [{"station_id": s, "hour_local": h, "sex": x, "path": p, "count": n} for (s, h, x, p), n in counts.items()]
-    )
+    table = TurnoutCounter.__table__
+    stmt = _insert(session)(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=["station_id", "hour_local", "sex", "path"],
-        set_={"count": TurnoutCounter.count + stmt.excluded["count"]},
+        set_={"count": table.c.count + stmt.excluded["count"]},
     )
-    session.execute(stmt)
+    session.connection().execute(
+        stmt, [{"station_id": s, "hour_local": h, "sex": x, "path": p, "count": n} for (s, h, x, p), n in counts.items()]
+    )
 
 
 def mark_seen(session: Session, kit_row_ids: Iterable[int], now: datetime | None = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -107,7 +108,15 @@ def create_app(
     sessions: sessionmaker[Any], settings: ServerSettings, keys: ServerKeys, stats: IngestStats | None = None
 ) -> FastAPI:
     """The FastAPI application, bound to a database, settings and the server's keys."""
+    audit_buffer = access.AuditBuffer(sessions)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        audit_buffer.flush()  # what the last second's requests read is not lost on shutdown
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Shailoo ID CEC server",
         description="Live turnout from the polling stations' identification kits: turnout, kit status, anomalies, "
         "open data for observers, station registry and kit provisioning. Send `Authorization: Bearer TOKEN`; "
@@ -119,7 +128,6 @@ def create_app(
     app.state.keys = keys
     app.state.stats = stats or IngestStats()
 
-    audit_buffer = access.AuditBuffer(sessions)
     app.state.audit = audit_buffer
 
     @app.middleware("http")
@@ -133,9 +141,6 @@ def create_app(
                 await run_in_threadpool(audit_buffer.flush)
         return response
 
-    @app.on_event("shutdown")
-    def _flush_audit() -> None:
-        audit_buffer.flush()
 
     @app.exception_handler(RegistryError)
     async def _registry_error(_request: Request, exc: RegistryError) -> Response:

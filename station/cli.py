@@ -55,6 +55,26 @@ def register(subparsers: Any) -> None:
     ident.add_argument("--second-member", required=True, help="the confirming commission member's id")
     ident.set_defaults(handler=_identify)
 
+    pkg = sub.add_parser(
+        "load",
+        help="load the signed station list package from the CEC (refused unless the signature verifies)",
+        description="Verify the CEC signature, the election and the station, open the sealed biometric data with "
+        "the list key, then replace the list in one transaction. A refused package leaves the previous list intact.",
+    )
+    pkg.add_argument("package", type=Path, help="the station's .shlist file")
+    pkg.add_argument("--cec-public", type=Path, required=True, help="the CEC's public key (hex text file)")
+    pkg.add_argument("--list-key", type=Path, required=True, help="the list key delivered separately")
+    pkg.set_defaults(handler=_load_package)
+
+    vlog = sub.add_parser("verify-log", help="check the audit log's hash chain, signatures and marks")
+    vlog.add_argument("--public-key", help="the kit's public key (hex) as registered; default: the kit's key file")
+    vlog.set_defaults(handler=_verify_log)
+
+    rec = sub.add_parser("receipt", help="print an opening, hourly or closing receipt (signed counters, QR)")
+    rec.add_argument("kind", choices=["opening", "hourly", "closing"])
+    rec.add_argument("--qr-png", type=Path, help="also write the QR code as a PNG")
+    rec.set_defaults(handler=_receipt)
+
     send = sub.add_parser("send", help="send turnout to the CEC until Ctrl-C (resends after any outage)")
     send.add_argument("--server", required=True, help="CEC endpoint, e.g. tcp://127.0.0.1:5570")
     send.add_argument("--keys", type=Path, required=True, help="this kit's key file from the CEC (CURVE key pair)")
@@ -116,4 +136,59 @@ def _send(args: argparse.Namespace) -> int:
     except (StationError, KeyFileError) as exc:
         print(f"error: {exc}")
         return 1
+    return 0
+
+
+def _load_package(args: argparse.Namespace) -> int:
+    from station.list_package import load_cec_public, load_list_key, load_package
+
+    store = _store(args)
+    try:
+        count = load_package(store, args.package.read_bytes(), load_cec_public(args.cec_public),
+                             load_list_key(args.list_key))
+    except OSError as exc:
+        print(f"error: cannot read {args.package}: {exc}")
+        return 1
+    except StationError as exc:
+        print(f"error: {exc}")
+        return 1
+    print(f"loaded {count} voters from the signed list package")
+    return 0
+
+
+def _verify_log(args: argparse.Namespace) -> int:
+    from station.audit import verify_log
+    from station.signing import public_from_hex
+
+    store = _store(args)
+    try:
+        public = public_from_hex(args.public_key) if args.public_key else store.signing_key().public_key()
+        report = verify_log(store, public)
+    except StationError as exc:
+        print(f"error: {exc}")
+        return 1
+    for problem in report.problems:
+        print(f"PROBLEM: {problem}")
+    print(f"{report.entries} entries; " + ("the log verifies" if report.ok else "THE LOG DOES NOT VERIFY"))
+    return 0 if report.ok else 2
+
+
+def _receipt(args: argparse.Namespace) -> int:
+    from station.receipts import ReceiptKind, make_receipt
+
+    store = _store(args)
+    try:
+        receipt = make_receipt(store, ReceiptKind(args.kind))
+    except StationError as exc:
+        print(f"error: {exc}")
+        return 1
+    print(f"{args.kind.upper()} RECEIPT")
+    print("\n".join(receipt.lines()))
+    if args.qr_png:
+        import segno
+
+        segno.make(receipt.qr_text(), error="m").save(str(args.qr_png), scale=4)
+        print(f"QR code written to {args.qr_png}")
+    else:
+        print(receipt.qr_text())
     return 0

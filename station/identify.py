@@ -285,10 +285,11 @@ def record_attempt(store: KitStore, kind: str, path: Path, personal_number: str 
     if kind not in ("fta", "ftm"):
         raise ValueError(f"unknown attempt kind {kind!r}")
     when = datetime.now(UTC)
+    key = store.signing_key()
     with store.transaction() as session:
         session.add(Attempt(at=when, path=path.value, kind=kind, personal_number=personal_number, sex=sex))
         audit.append(
-            session, store.signing_key(), kind, {"path": path.value, "personal_number": personal_number}, when
+            session, key, kind, {"path": path.value, "personal_number": personal_number}, when
         )
 
 
@@ -297,6 +298,7 @@ def undo(store: KitStore, record_id: int, supervisor: str, reason: str) -> Ident
     if not reason.strip():
         raise WorkflowError("an undo needs a reason")
     when = datetime.now(UTC)
+    key = store.signing_key()
     with store.transaction() as session:
         record = session.get(IdentificationRecord, record_id)
         if record is None or not record.active:
@@ -306,7 +308,7 @@ def undo(store: KitStore, record_id: int, supervisor: str, reason: str) -> Ident
         record.undo_reason = reason
         audit.append(
             session,
-            store.signing_key(),
+            key,
             "undone",
             {"record": record_id, "personal_number": record.personal_number, "by": supervisor, "reason": reason},
             when,
@@ -317,6 +319,7 @@ def undo(store: KitStore, record_id: int, supervisor: str, reason: str) -> Ident
 def record_print(store: KitStore, record_id: int, ok: bool, reprint: bool, by: str, error: str = "") -> None:
     """Log a slip print (or its failure); a reprint counts on the record. The mark itself is never touched."""
     when = datetime.now(UTC)
+    key = store.signing_key()
     with store.transaction() as session:
         record = session.get(IdentificationRecord, record_id)
         if record is None:
@@ -327,7 +330,7 @@ def record_print(store: KitStore, record_id: int, ok: bool, reprint: bool, by: s
                 record.reprints += 1
         audit.append(
             session,
-            store.signing_key(),
+            key,
             "reprint" if reprint else "print",
             {"record": record_id, "ok": ok, "by": by, "error": error},
             when,

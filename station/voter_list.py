@@ -12,11 +12,12 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from station.errors import VoterListError
-from station.store import IdentificationRecord, KitStore, Voter
+from station.store import IdentificationRecord, KitStore, Voter, VoterBiometrics
 
-_PIN_RE = re.compile(r"^[12][0-9]{13}$")
+PIN_RE = re.compile(r"^[12][0-9]{13}$")
 REQUIRED_COLUMNS = ("personal_number", "list_number", "surname", "given_name", "patronymic", "sex", "birth_date")
 
 
@@ -42,7 +43,7 @@ def parse_csv(path: Path) -> list[Voter]:
 def _voter(row: dict[str, str], path: Path, line_no: int, seen: set[str]) -> Voter:
     where = f"{path}:{line_no}"
     pin = row["personal_number"].strip()
-    if not _PIN_RE.match(pin):
+    if not PIN_RE.match(pin):
         raise VoterListError(f"{where}: personal number {pin!r} is not 14 digits starting with 1 or 2")
     if pin in seen:
         raise VoterListError(f"{where}: personal number {pin} appears twice")
@@ -66,6 +67,13 @@ def _voter(row: dict[str, str], path: Path, line_no: int, seen: set[str]) -> Vot
     )
 
 
+def refuse_if_voting_started(session: Session) -> None:
+    """Raise :class:`VoterListError` when this store holds any identification (a list is never replaced then)."""
+    marks = session.scalar(select(func.count()).select_from(IdentificationRecord)) or 0
+    if marks:
+        raise VoterListError(f"{marks} voters are already identified on this kit; the list cannot be replaced")
+
+
 def load_voters(store: KitStore, voters: list[Voter]) -> int:
     """Replace the store's list with ``voters`` in one transaction; refused once identifications exist.
 
@@ -73,9 +81,8 @@ def load_voters(store: KitStore, voters: list[Voter]) -> int:
     list (the parsed new list is validated first, so a bad file never touches the old one).
     """
     with store.transaction() as session:
-        marks = session.scalar(select(func.count()).select_from(IdentificationRecord)) or 0
-        if marks:
-            raise VoterListError(f"{marks} voters are already identified on this kit; the list cannot be replaced")
+        refuse_if_voting_started(session)
+        session.execute(delete(VoterBiometrics))
         session.execute(delete(Voter))
         session.add_all(voters)
     return len(voters)

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from station.list_package.cli import add_shard_command
 from sync_server.config import ServerSettings
 from sync_server.errors import ServerError
 
@@ -110,7 +111,7 @@ def _add_reference(sub: Any, defaults: ServerSettings) -> None:
 
 #: Every ``shailoo server`` subcommand, in help order. Add one line here to add a command.
 SUBCOMMANDS: list[Callable[[Any, ServerSettings], None]] = [_add_run, _add_registry, _add_kit, _add_token,
-                                                            _add_reference]
+                                                            _add_reference, add_shard_command]
 
 
 def register(subparsers: Any) -> None:

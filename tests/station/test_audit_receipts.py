@@ -1,0 +1,111 @@
+"""The signed, hash-chained audit log and the signed receipts: alterations are detected."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, select, text
+
+from station.audit import verify_log
+from station.counters import counters
+from station.errors import StationError, WorkflowError
+from station.identify import FallbackReason, Outcome, identify_manual, mark, record_print, undo
+from station.identify import Path as IdPath
+from station.list_package import load_cec_public, load_list_key, load_package
+from station.receipts import ReceiptKind, make_receipt, verify_receipt_payload
+from station.store import AuditEntry, IdentificationRecord, KitStore
+from tests.station.conftest import national_list
+
+PINS = [v.personal_number for v in national_list() if v.station_id == "3152"]
+
+
+@pytest.fixture
+def loaded(kit: KitStore, package: bytes, cec_keys: dict[str, Path]) -> KitStore:
+    load_package(kit, package, load_cec_public(cec_keys["public"]), load_list_key(cec_keys["list"]))
+    return kit
+
+
+def _some_activity(kit: KitStore) -> None:
+    identify_manual(kit, PINS[0], FallbackReason.WORN_PRINTS, "op1", "chair")
+    mark(kit, PINS[1], IdPath.CARD_FINGER, "op1", score=0.93)
+    mark(kit, PINS[2], IdPath.FINGER, "op1", score=0.88, mobile=True)
+
+
+def test_log_verifies_and_each_kind_of_tampering_is_found(loaded: KitStore) -> None:
+    _some_activity(loaded)
+    public = loaded.signing_key().public_key()
+    report = verify_log(loaded, public)
+    assert report.ok and report.entries == 4  # list_loaded + 3 identifications
+    with loaded.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET body = replace(body, 'worn_prints', 'injury') WHERE seq = 2"))
+    assert any("altered" in p for p in verify_log(loaded, public).problems)
+    with loaded.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET body = replace(body, 'injury', 'worn_prints') WHERE seq = 2"))
+    assert verify_log(loaded, public).ok
+    with loaded.transaction() as session:
+        session.execute(delete(AuditEntry).where(AuditEntry.seq == 3))
+    problems = verify_log(loaded, public).problems
+    assert any("missing" in p for p in problems) and any("no audit entry" in p for p in problems)
+
+
+def test_deleted_identification_and_foreign_key_are_detected(loaded: KitStore, tmp_path: Path) -> None:
+    _some_activity(loaded)
+    with loaded.transaction() as session:
+        session.execute(delete(IdentificationRecord).where(IdentificationRecord.personal_number == PINS[1]))
+    assert any("missing from the store" in p for p in verify_log(loaded, loaded.signing_key().public_key()).problems)
+    other = KitStore(tmp_path / "other.db")
+    other.set_kit_info("e-2026", "3152", "2")
+    report = verify_log(loaded, other.signing_key().public_key())
+    assert sum("signature does not verify" in p for p in report.problems) == report.entries
+
+
+def test_undo_and_reprint_are_logged_and_counted(loaded: KitStore) -> None:
+    _some_activity(loaded)
+    first = identify_manual(loaded, PINS[0], FallbackReason.INJURY, "op2", "chair")
+    assert first.outcome is Outcome.ALREADY_VOTED and first.record is not None
+    with pytest.raises(WorkflowError, match="reason"):
+        undo(loaded, first.record.id, "chair", " ")
+    undo(loaded, first.record.id, "chair", "wrong voter selected")
+    again = identify_manual(loaded, PINS[0], FallbackReason.INJURY, "op2", "chair")
+    assert again.outcome is Outcome.IDENTIFIED and again.record is not None
+    record_print(loaded, again.record.id, ok=False, reprint=False, by="op2", error="paper out")
+    record_print(loaded, again.record.id, ok=True, reprint=True, by="chair")
+    c = counters(loaded)
+    assert c.identified == 3 and c.undone == 1 and c.reprints == 1 and c.mobile == 1
+    assert c.by_path == {"manual": 1, "card_finger": 1, "finger": 1}
+    assert c.manual_by_reason == {"injury": 1}
+    with loaded.transaction() as session:
+        kinds = [e.kind for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq))]
+    assert kinds[-4:] == ["undone", "identified", "print", "reprint"]
+    assert verify_log(loaded, loaded.signing_key().public_key()).ok
+
+
+def test_supervisor_override_is_flagged(loaded: KitStore) -> None:
+    _some_activity(loaded)
+    with pytest.raises(WorkflowError, match="no earlier mark"):
+        mark(loaded, PINS[3], IdPath.MANUAL, "op1", override_by="chair", override_reason="x")
+    result = mark(loaded, PINS[1], IdPath.CARD_FINGER, "op1", override_by="chair", override_reason="twin confusion")
+    assert result.outcome is Outcome.IDENTIFIED and result.record is not None and result.record.override
+    payload = json.loads(loaded.pending(10)[-1].payload)
+    assert payload["override"] is True
+    c = counters(loaded)
+    assert c.overrides == 1 and c.identified == 3
+
+
+def test_receipts_sign_counters_and_opening_needs_zero(loaded: KitStore) -> None:
+    opening = make_receipt(loaded, ReceiptKind.OPENING)
+    assert opening.payload["counters"]["identified"] == 0
+    _some_activity(loaded)
+    with pytest.raises(StationError, match="opening receipt"):
+        make_receipt(loaded, ReceiptKind.OPENING)
+    closing = make_receipt(loaded, ReceiptKind.CLOSING)
+    qr = closing.qr_text()
+    body = verify_receipt_payload(qr, expected_key_hex=loaded.kit_info().public_key)
+    assert body["counters"]["identified"] == 3 and body["counters"]["by_sex"] == {"F": 2, "M": 1}
+    forged = qr.replace('"identified":3', '"identified":4')
+    with pytest.raises(StationError, match="altered"):
+        verify_receipt_payload(forged)
+    assert any("Station total" in line for line in closing.lines())
+    assert verify_log(loaded, loaded.signing_key().public_key()).ok

@@ -1,0 +1,99 @@
+"""Every tunable number of the synthetic fingerprint generator, with its unit and the reason for its value.
+
+Lengths are pixels at 500 dpi, angles radians. The method follows SFinGe: R. Cappelli, D. Maio, D. Maltoni,
+"Synthetic fingerprint-database generation", ICPR 2002, and D. Maltoni, D. Maio, A. K. Jain, S. Prabhakar,
+*Handbook of Fingerprint Recognition*, 2nd ed., Springer 2009, chapter 6 "Synthetic fingerprint generation"
+(cited below as [HB6]; section names, not numbers, because editions differ). The numbers are ours, chosen by looking at the shared real databases.
+"""
+
+from __future__ import annotations
+
+import math
+
+#: Resolution of every generated image (dots per inch).
+DPI = 500
+
+# --- canvas and fingertip silhouette [HB6] ----------------------------------------------------------------
+#: Master canvas (px): room for the whole fingertip plus the margin that impressions shift into.
+MASTER_WIDTH_PX = 448
+MASTER_HEIGHT_PX = 560
+#: Fingertip silhouette half-width and the heights of its upper (rounded tip) and lower parts (px): a fingertip is
+#: about 14 to 19 mm wide (280 to 380 px) where it touches a scanner.
+TIP_HALF_WIDTH_PX = (140.0, 175.0)
+TIP_UPPER_HEIGHT_PX = (150.0, 190.0)
+TIP_LOWER_HEIGHT_PX = (170.0, 230.0)
+
+# --- singular points [HB6] --------------------------------------------------------------------------------
+#: Share of each pattern class in a population (NIST figures of Wilson, Candela, Watson 1994, quoted in the Handbook's classification chapter: arch 3.7 %, tented arch 2.9 %,
+#: left loop 33.8 %, right loop 31.7 %, whorl 27.9 %).
+CLASS_FREQUENCIES = {
+    "arch": 0.037,
+    "tented_arch": 0.029,
+    "left_loop": 0.338,
+    "right_loop": 0.317,
+    "whorl": 0.279,
+}
+#: Distance from a loop's core to its delta (px): about 8 to 15 ridges at 9 px per ridge.
+LOOP_CORE_DELTA_PX = (110.0, 170.0)
+#: Angle of the core-to-delta line below the horizontal for loops (rad): deltas sit low and to the side.
+LOOP_DELTA_ANGLE_RAD = (math.radians(45.0), math.radians(70.0))
+#: Tented arch: the delta sits almost straight under the core, this far (px).
+TENTED_CORE_DELTA_PX = (60.0, 100.0)
+#: Whorl: distance between the two cores (px) and from the centre to each delta (px).
+WHORL_CORE_GAP_PX = (25.0, 60.0)
+WHORL_DELTA_DISTANCE_PX = (130.0, 180.0)
+#: Arch model (ours, see orientation.py): height of the bump the ridges rise over (px) and its half-width (px).
+ARCH_HEIGHT_PX = (90.0, 150.0)
+ARCH_HALF_WIDTH_PX = (90.0, 140.0)
+#: Random tilt of the whole pattern (rad): fingers are not placed exactly upright when the master is "taken".
+PATTERN_TILT_RAD = math.radians(8.0)
+
+# --- ridge period (density) map [HB6] ---------------------------------------------------------------------
+#: Mean ridge period of a finger (px at 500 dpi): adult ridge periods are about 0.4 to 0.5 mm, i.e. 8 to 10 px.
+MEAN_PERIOD_PX = (8.4, 9.8)
+#: Amplitude of the smooth random variation of the period over the finger (px).
+PERIOD_VARIATION_PX = 0.7
+#: Extra period above the core region (px): ridges are wider apart towards the fingertip [HB6].
+PERIOD_TIP_EXTRA_PX = 0.8
+#: Limits and quantum of the period map (px): one bank of filters per quantum.
+PERIOD_MIN_PX = 7.5
+PERIOD_MAX_PX = 11.5
+PERIOD_STEP_PX = 1.0
+
+# --- ridge growth by iterative Gabor filtering [HB6] ------------------------------------------------------
+#: Orientation bins of the filter bank: 16 bins are 11.25 degrees wide, finer than the local orientation changes
+#: over one filter support except right at the singular points.
+ORIENTATION_BINS = 16
+#: Gaussian envelope of the Gabor filters, as a fraction of the local period: about half a period keeps the filter
+#: narrow-band enough to enforce the period yet local enough to follow the orientation.
+GABOR_SIGMA_PER_PERIOD = 0.48
+#: Growth iterations: starting from sparse seeds each pass grows ridges by about a filter radius.
+GROWTH_ITERATIONS = 10
+#: One random seed point per this many square pixels of fingertip: the seeds' density sets how many minutiae appear
+#: where fronts of ridges growing from different seeds meet.
+SEED_AREA_PX2 = 1200.0
+#: Gain before clipping to [-1, 1] after each pass: the clipping is what makes ridges binary-like.
+GROWTH_GAIN = 3.0
+
+# --- impressions [HB6] ---------------------------------------------------------------------------------------
+#: Impression size (px): between FVC2002 DB1 (388 x 374) and CrossMatch (504 x 480).
+IMPRESSION_WIDTH_PX = 400
+IMPRESSION_HEIGHT_PX = 480
+#: Translation of the finger on the platen (px, standard deviation) and rotation (rad, uniform half-range).
+TRANSLATION_SD_PX = 22.0
+ROTATION_HALF_RANGE_RAD = math.radians(12.0)
+#: Contact region: an ellipse whose half-axes are this fraction of the fingertip's, grown with pressure.
+CONTACT_SCALE = (0.62, 0.95)
+#: Plastic distortion (Cappelli, Maio, Maltoni, "Modelling plastic distortion in fingerprint images", ICAPR 2001):
+#: the close-contact region is this fraction of the contact region; outside it the skin follows an extra rigid
+#: motion, up to these limits, reached over a transition this wide (px).
+CLOSE_CONTACT_SCALE = 0.45
+DISTORTION_ROTATION_RAD = math.radians(4.0)
+DISTORTION_SHIFT_PX = 10.0
+DISTORTION_TRANSITION_PX = 60.0
+#: Grey levels (0 black to 255 white): sensor background and the darkest ridge.
+BACKGROUND_GREY = (195.0, 245.0)
+RIDGE_CONTRAST_GREY = (120.0, 200.0)
+#: Sensor noise (grey levels, standard deviation) and blur of the optics (px, Gaussian sigma).
+NOISE_SD_GREY = (3.0, 10.0)
+BLUR_SIGMA_PX = (0.6, 1.1)

@@ -1,0 +1,45 @@
+"""Measurements on fingerprint images used by the synthetic-fingerprint tests, made from the pixels alone."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+
+def ridge_orientation(image: npt.NDArray[np.uint8], sigma_px: float = 7.0) -> npt.NDArray[np.float64]:
+    """Ridge direction (rad, modulo π) from the smoothed gradient structure tensor."""
+    grey = image.astype(np.float32)
+    gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)
+    gxx = cv2.GaussianBlur(gx * gx, (0, 0), sigma_px)
+    gyy = cv2.GaussianBlur(gy * gy, (0, 0), sigma_px)
+    gxy = cv2.GaussianBlur(gx * gy, (0, 0), sigma_px)
+    gradient = 0.5 * np.arctan2(2.0 * gxy, gxx - gyy)
+    return np.mod(gradient + math.pi / 2, math.pi).astype(np.float64)
+
+
+def poincare_index(orientation: npt.NDArray[np.float64], x: float, y: float, radius: float = 24.0) -> float:
+    """Poincaré index of the orientation field around (x, y): +0.5 core, -0.5 delta, 0 elsewhere."""
+    angles = np.linspace(0.0, 2.0 * math.pi, 48, endpoint=False)
+    xs = np.clip(np.rint(x + radius * np.cos(angles)).astype(int), 0, orientation.shape[1] - 1)
+    ys = np.clip(np.rint(y + radius * np.sin(angles)).astype(int), 0, orientation.shape[0] - 1)
+    theta = orientation[ys, xs]
+    steps = np.diff(np.append(theta, theta[0]))
+    steps = (steps + math.pi / 2) % math.pi - math.pi / 2
+    return float(steps.sum() / (2.0 * math.pi))
+
+
+def ridge_period(image: npt.NDArray[np.uint8], x: int, y: int, block: int = 64) -> float:
+    """Dominant ridge period (px) of the ``block`` x ``block`` window centred at (x, y), from its spectrum peak."""
+    half = block // 2
+    patch = image[y - half : y + half, x - half : x + half].astype(np.float64)
+    patch = (patch - patch.mean()) * np.outer(np.hanning(block), np.hanning(block))
+    power = np.abs(np.fft.fftshift(np.fft.fft2(patch))) ** 2
+    fy, fx = np.mgrid[-half:half, -half:half]
+    radius = np.hypot(fx, fy)
+    power[radius < 3] = 0.0  # drop the DC and the background's slow variation (periods above ~21 px)
+    peak = np.unravel_index(int(np.argmax(power)), power.shape)
+    return float(block / radius[peak])

@@ -26,7 +26,9 @@ class Command:
     def to_bytes(self) -> bytes:
         """The APDU on the wire (case 1 to 4, short form)."""
         if len(self.data) > 255:
-            raise ValueError("command data longer than 255 bytes needs extended length, which is not used here")
+            raise ValueError(
+                "command data longer than 255 bytes needs extended length, which is not used here"
+            )
         out = self.header()
         if self.data:
             out += bytes((len(self.data),)) + self.data
@@ -46,7 +48,9 @@ class Response:
     def from_bytes(cls, raw: bytes) -> Response:
         """Split a response from the wire; fewer than two bytes is a protocol error."""
         if len(raw) < 2:
-            raise CardError(f"the card answered {len(raw)} bytes, not even a status word; remove and reinsert it")
+            raise CardError(
+                f"the card answered {len(raw)} bytes, not even a status word; remove and reinsert it"
+            )
         return cls(raw[:-2], (raw[-2] << 8) | raw[-1])
 
     @property

@@ -135,7 +135,9 @@ def terminal_check_response(
         raise CardAuthError(f"the chip's authentication answer has {len(response)} bytes, expected 40")
     e_ic, m_ic = response[:32], response[32:]
     if not mac_equal(mac(k_mac, e_ic), m_ic):
-        raise CardAuthError("the chip's authentication answer fails its MAC: the MRZ keys do not match this chip")
+        raise CardAuthError(
+            "the chip's authentication answer fails its MAC: the MRZ keys do not match this chip"
+        )
     plain = decrypt(k_enc, e_ic)
     if plain[:8] != rnd_ic or plain[8:16] != rnd_ifd:
         raise CardAuthError("the chip did not return our challenge: the MRZ keys do not match this chip")

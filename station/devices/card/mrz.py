@@ -38,7 +38,9 @@ def _checked(value: str, digit: str, name: str, where: str) -> None:
     if digit == "<" and value.strip("<") == "":
         return
     if not digit.isdigit():
-        raise MrzError(f"{where}: check digit of the {name} must be a digit, got {digit!r}; retype the {name}")
+        raise MrzError(
+            f"{where}: check digit of the {name} must be a digit, got {digit!r}; retype the {name}"
+        )
     if check_digit(value) != digit:
         raise MrzError(
             f"{where}: check digit of the {name} is wrong ({value!r} gives {check_digit(value)}, MRZ says {digit});"
@@ -85,9 +87,12 @@ class Mrz:
         """The MRZ information of ICAO 9303-11 §9.7.1: number, birth and expiry dates, each with its check digit."""
         number = self.document_number.ljust(9, "<")
         return (
-            number + check_digit(number)
-            + self.birth_date + check_digit(self.birth_date)
-            + self.expiry_date + check_digit(self.expiry_date)
+            number
+            + check_digit(number)
+            + self.birth_date
+            + check_digit(self.birth_date)
+            + self.expiry_date
+            + check_digit(self.expiry_date)
         )
 
     def birth(self) -> dt.date:
@@ -136,7 +141,9 @@ def _parse_td1(lines: list[str]) -> Mrz:
         # and a filler (ICAO 9303-5 §4.2.2, note j).
         extra, sep, rest = optional1.partition("<")
         if not sep or len(extra) < 2:
-            raise MrzError("TD1 line 1: a long document number must continue in the optional data with its check digit")
+            raise MrzError(
+                "TD1 line 1: a long document number must continue in the optional data with its check digit"
+            )
         number, number_cd, optional1 = number + extra[:-1], extra[-1], rest
     _checked(number, number_cd, "document number", "line 1")
     birth, birth_cd, sex, expiry, expiry_cd = l2[0:6], l2[6], l2[7], l2[8:14], l2[14]
@@ -248,7 +255,13 @@ def build_td1(
         return value.ljust(size, "<")
 
     number = field(document_number, 9)
-    l1 = field(document_code, 2) + field(issuing_state, 3) + number + check_digit(number) + field(personal_number, 15)
+    l1 = (
+        field(document_code, 2)
+        + field(issuing_state, 3)
+        + number
+        + check_digit(number)
+        + field(personal_number, 15)
+    )
     l2 = birth_date + check_digit(birth_date) + sex + expiry_date + check_digit(expiry_date)
     l2 += field(nationality, 3) + "<" * 11
     l2 += check_digit(l1[5:30] + l2[0:7] + l2[8:15] + l2[18:29])

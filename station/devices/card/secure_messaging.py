@@ -49,10 +49,14 @@ class SecureChannel:
         try:
             objects = tlv.decode(response.data)
         except LdsError as exc:
-            raise SecureMessagingError(f"secure-messaging answer does not parse ({exc}); read the card again") from exc
+            raise SecureMessagingError(
+                f"secure-messaging answer does not parse ({exc}); read the card again"
+            ) from exc
         found = dict(objects)
         if 0x8E not in found or 0x99 not in found:
-            raise SecureMessagingError("secure-messaging answer lacks its MAC or status object; read the card again")
+            raise SecureMessagingError(
+                "secure-messaging answer lacks its MAC or status object; read the card again"
+            )
         covered = b"".join(tlv.encode(tag, value) for tag, value in objects if tag in (0x87, 0x99))
         if not bac.mac_equal(bac.mac(self.ks_mac, ssc + covered), found[0x8E]):
             raise SecureMessagingError(

@@ -29,7 +29,7 @@ from station.devices.profiles import ScannerProfile
 from station.devices.scanner import CapturedImage, FingerprintScanner
 from station.devices.serial_link import SerialLink, wire_time_s
 
-#: Resends after a garbled answer.
+#: Resends after a garbled or lost answer.
 RETRIES = 2
 
 
@@ -65,16 +65,18 @@ class GT521Scanner(FingerprintScanner):
             time.sleep(0.01)
         self.link.discard_input()
 
-    def _command(self, command: int, param: int = 0, data_len: int = 0) -> tuple[int, bytes]:
+    def _command(
+        self, command: int, param: int = 0, data_len: int = 0, work_s: float = 0.0
+    ) -> tuple[int, bytes]:
         """Send a command; returns the ACK's param and, if ``data_len``, the data packet that follows.
 
-        A NACK raises :class:`DeviceError` with the message from the NACK table; a garbled answer is resent.
+        A NACK raises :class:`DeviceError` with the message from the NACK table; a garbled or lost answer is resent.
         """
         frame = encode_packet(command, param)
         for attempt in range(RETRIES + 1):
             self.link.write(frame)
             try:
-                response = read_response(self.link, self._timeout(2 * PACKET_LEN))
+                response = read_response(self.link, self._timeout(2 * PACKET_LEN) + work_s)
                 if not response.ok:
                     message, error = describe_nack(response.param)
                     raise DeviceError(f"{self.name}: {message}", int(error))
@@ -82,7 +84,8 @@ class GT521Scanner(FingerprintScanner):
                 if data_len:
                     data = read_data(self.link, data_len, self._timeout(data_len + DATA_OVERHEAD))
                 return response.param, data
-            except ProtocolError:
+            except (ProtocolError, DeviceTimeout):
+                # A garbled or lost frame: let the line go quiet, then resend.
                 if attempt == RETRIES:
                     raise
                 self._drain()
@@ -127,7 +130,8 @@ class GT521Scanner(FingerprintScanner):
             self.set_led(True)
             try:
                 self._wait_for_finger(started + limit, limit)
-                self._command(Command.CAPTURE_FINGER, 0)
+                # CaptureFinger answers after the sensor has been read and checked: the profile's image time.
+                self._command(Command.CAPTURE_FINGER, 0, work_s=self.profile.image_s)
                 size = self.profile.image_width * self.profile.image_height
                 _, data = self._command(Command.GET_IMAGE, 0, size)
             finally:

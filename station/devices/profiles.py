@@ -38,6 +38,7 @@ class ScannerProfile:
     address: int
     password: int
     command_margin_s: float
+    image_s: float
     capture_s: float
     finger_poll_s: float
     led: str
@@ -157,6 +158,7 @@ def _scanner(r: _Reader, model: str, protocol: str) -> ScannerProfile:
         address=r.integer("protocol.address", 0, 0xFFFFFFFF, 0xFFFFFFFF),
         password=r.integer("protocol.password", 0, 0xFFFFFFFF, 0),
         command_margin_s=r.seconds("timeouts.command_margin_s", 0.01, 10.0),
+        image_s=r.seconds("timeouts.image_s", 0.0, 10.0),
         capture_s=r.seconds("timeouts.capture_s", 0.5, 120.0),
         finger_poll_s=r.seconds("timeouts.finger_poll_s", 0.0, 1.0),
         led=r.choice("led.control", ("none", "aura", "cmos")),

@@ -31,7 +31,7 @@ from station.devices.serial_link import SerialLink, wire_time_s
 
 #: Frame overhead around a payload: prefix (9) + checksum (2).
 FRAME_OVERHEAD = PREFIX_LEN + 2
-#: How many times a command is resent after a garbled answer (checksum error, stray bytes mid-frame).
+#: How many times a command is resent after a garbled or lost answer (checksum error, stray bytes, silence).
 RETRIES = 2
 #: Aura LED (R503 command 0x35) control codes and colour index.
 AURA_ON, AURA_OFF, AURA_BLUE = 3, 4, 2
@@ -72,14 +72,18 @@ class R30xScanner(FingerprintScanner):
             time.sleep(0.01)
         self.link.discard_input()
 
-    def _command(self, command: int, params: bytes = b"", answer_len: int = 1) -> tuple[int, bytes]:
+    def _command(
+        self, command: int, params: bytes = b"", answer_len: int = 1, work_s: float = 0.0
+    ) -> tuple[int, bytes]:
         """Send a command and return (confirm code, rest of the acknowledge payload); resends on a garbled answer."""
         frame = encode_command(command, params, self.profile.address)
         for attempt in range(RETRIES + 1):
             self.link.write(frame)
             try:
                 packet = read_packet(
-                    self.link, self._timeout(len(frame) + answer_len + FRAME_OVERHEAD), self.profile.address
+                    self.link,
+                    self._timeout(len(frame) + answer_len + FRAME_OVERHEAD) + work_s,
+                    self.profile.address,
                 )
                 if packet.pid != PacketId.ACK or not packet.payload:
                     raise ProtocolError(
@@ -87,7 +91,8 @@ class R30xScanner(FingerprintScanner):
                         int(ErrorCode.SCANNER_PROTOCOL),
                     )
                 return packet.payload[0], packet.payload[1:]
-            except ProtocolError:
+            except (ProtocolError, DeviceTimeout):
+                # A garbled or lost frame (noise can swallow a header byte): let the line go quiet, then resend.
                 if attempt == RETRIES:
                     raise
                 self._drain()
@@ -149,7 +154,8 @@ class R30xScanner(FingerprintScanner):
 
     def _wait_for_image(self, deadline: float, limit: float) -> None:
         while True:
-            code, _ = self._command(Command.GEN_IMG)
+            # GenImg answers only once the sensor has been read: the profile's image time (datasheet: < 1 s).
+            code, _ = self._command(Command.GEN_IMG, work_s=self.profile.image_s)
             if code == 0x00:
                 return
             message, error = describe_confirm(code)

@@ -109,7 +109,7 @@ gt_frames = st.one_of(
 )
 
 
-@settings(max_examples=30)
+@settings(max_examples=20)
 @given(reply=gt_frames)
 def test_gt521_driver_never_crashes_or_hangs_on_malformed_answers(reply: bytes) -> None:
     profile = quick("gt521f52", command_margin_s=0.05, capture_s=0.3)

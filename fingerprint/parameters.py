@@ -60,3 +60,86 @@ RELAX_DIRECTION_MU_RAD = math.pi / 12.0
 RELAX_DIRECTION_TAU = -30.0
 RELAX_RADIAL_MU_RAD = math.pi / 12.0
 RELAX_RADIAL_TAU = -30.0
+
+# --- input and resampling ---------------------------------------------------------------------------------------
+#: Smallest image side accepted (px at 500 dpi): below about 3 x 3 mm nothing can be matched.
+MIN_IMAGE_SIDE_PX = 64
+#: Largest image side accepted (px at 500 dpi): a flat single finger is at most about 4 cm.
+MAX_IMAGE_SIDE_PX = 2048
+
+# --- block spectra (short-time Fourier analysis, Chikkerur, Cartwright, Govindaraju, Pattern Recognition 40(1), 2007)
+#: Analysis window side (px): about 3.5 ridge periods, enough for a clear spectral peak, short enough that ridges
+#: look straight within it.
+BLOCK_SIZE_PX = 32
+#: Step between windows (px): half a window, so a sine window squared sums to one (perfect overlap-add).
+BLOCK_STEP_PX = 16
+#: Ridge period range of human fingers at 500 dpi (px): about 0.2 to 0.65 mm (Maltoni et al., Handbook of
+#: Fingerprint Recognition, 2nd ed., §3.3: 9 px typical).
+MIN_RIDGE_PERIOD_PX = 4.5
+MAX_RIDGE_PERIOD_PX = 16.0
+
+# --- segmentation -----------------------------------------------------------------------------------------------
+#: A block is foreground when its ridge-band energy is above this fraction of the image's high percentile of that
+#: energy, and when the ridge band holds at least this fraction of the block's AC energy (a ridge pattern is
+#: narrow-band; dust, noise and the sensor's texture are not).
+SEGMENT_ENERGY_FRACTION = 0.12
+SEGMENT_ENERGY_PERCENTILE = 90.0
+SEGMENT_MIN_BAND_RATIO = 0.35
+#: Image side of a 'dead' image: if its grey levels vary less than this standard deviation (0..255 grey levels),
+#: there is nothing to segment.
+BLANK_STD_GREY = 4.0
+
+# --- orientation field (Bazen & Gerez, IEEE TPAMI 24(7), 2002, §2) ----------------------------------------------
+#: Gaussian σ (px) of the gradient tensor averaging for the pixel field (minutia directions) and the block field
+#: (enhancement); the block field is smoothed again over neighbouring blocks (σ in blocks).
+ORIENTATION_SIGMA_PX = 6.0
+ORIENTATION_BLOCK_SIGMA_BLOCKS = 1.0
+
+# --- enhancement (contextual filtering in the Fourier domain) ---------------------------------------------------
+#: Radial band-pass around the local ridge frequency: Gaussian σ as a fraction of that frequency.
+ENHANCE_RADIAL_SIGMA_FRACTION = 0.25
+#: Angular pass band half-width (rad): narrow where ridges are coherent, wide near cores, deltas and scars.
+ENHANCE_MIN_ANGULAR_HALF_WIDTH_RAD = 0.35
+ENHANCE_MAX_ANGULAR_HALF_WIDTH_RAD = 1.2
+#: Frequency field smoothing over neighbouring blocks (σ in blocks): ridge spacing changes slowly over a finger.
+FREQUENCY_SMOOTH_SIGMA_BLOCKS = 1.5
+
+# --- binarisation and thinning ----------------------------------------------------------------------------------
+#: Ridge islands and valley holes smaller than this (px²: a pore, a sweat dot or a dust speck, under half a ridge
+#: period squared) are removed before thinning: each would make two false minutiae.
+MIN_BLOB_AREA_PX = 30
+
+# --- minutiae ---------------------------------------------------------------------------------------------------
+#: Skeleton length traced from a minutia to measure its direction (px, about one ridge period).
+DIRECTION_TRACE_PX = 10
+#: Minutiae closer than this to the foreground border (px) are dropped: the ridge ends there because the image does.
+BORDER_MARGIN_PX = 14.0
+#: A skeleton branch shorter than this (px) between two minutiae is a spur, a bridge or a short break (about 1.5
+#: ridge periods): both minutiae are false.
+SHORT_BRANCH_PX = 14
+#: Two ridge endings closer than this (px) whose directions face each other are one broken ridge.
+BROKEN_RIDGE_GAP_PX = 16.0
+#: ... and 'facing each other' means their directions differ from opposite by at most this (rad).
+BROKEN_RIDGE_ANGLE_RAD = 0.8
+#: Any two minutiae closer than this (px) are noise (real minutiae are at least about a ridge period apart).
+MIN_MINUTIA_DISTANCE_PX = 6.0
+#: Minutiae whose local orientation coherence is below this (0..1) sit in noise and are dropped.
+MIN_MINUTIA_COHERENCE = 0.2
+#: At most this many minutiae are kept (best quality first): more only slows matching.
+MAX_MINUTIAE = 90
+
+# --- quality (in the spirit of NFIQ 2, ISO/IEC 29794-4:2024) ----------------------------------------------------
+#: Foreground area (mm²) of a well-placed flat finger on a small sensor; less area means fewer minutiae in common.
+QUALITY_FULL_AREA_MM2 = 110.0
+#: Below this foreground area (mm²) there is no finger to speak of (a touch, a smudge, a blank image).
+QUALITY_NO_FINGER_AREA_MM2 = 15.0
+#: Below this area (mm²), or with the finger's centre this far off the image centre (fraction of the half-size),
+#: the operator is asked to re-centre the finger.
+QUALITY_PARTIAL_AREA_MM2 = 60.0
+QUALITY_OFF_CENTRE_FRACTION = 0.45
+#: A score at or above this is accepted (MOSIP's threshold for NFIQ 2-based scores is 40 for slaps).
+QUALITY_ACCEPT_SCORE = 40
+#: Grey level (0..255) of the foreground above which ridges are too faint (light touch, dry skin), and below which
+#: the print is flooded (wet or greasy skin, dirt).
+QUALITY_FAINT_GREY = 175.0
+QUALITY_DARK_GREY = 85.0

@@ -1,0 +1,67 @@
+"""Stage 1: segmentation, the foreground mask (where the finger touched the sensor).
+
+A window is foreground when its spectrum shows a ridge pattern: enough energy in the ridge-frequency band (periods of
+``MIN_RIDGE_PERIOD_PX``..``MAX_RIDGE_PERIOD_PX``) relative to the image's best windows, and most of the window's
+AC energy inside that band. The window mask is then cleaned (closing, the largest region, holes filled) and
+interpolated to pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from fingerprint import parameters as p
+from fingerprint.blocks import RADIUS, BlockSpectra, block_to_pixels
+
+_BAND = (RADIUS >= 1.0 / p.MAX_RIDGE_PERIOD_PX) & (RADIUS <= 1.0 / p.MIN_RIDGE_PERIOD_PX)
+_AC = RADIUS > 0
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """``mask`` (pixels, bool), ``block_mask`` (windows, bool), ``band_energy`` and ``band_ratio`` per window."""
+
+    mask: npt.NDArray[np.bool_]
+    block_mask: npt.NDArray[np.bool_]
+    band_energy: npt.NDArray[np.float32]
+    band_ratio: npt.NDArray[np.float32]
+
+
+def _largest_region(mask: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
+    if count <= 1:
+        return mask
+    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    return (labels == best).astype(np.uint8)
+
+
+def _fill_holes(mask: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    background = np.pad(1 - mask, 1, constant_values=1)
+    count, labels = cv2.connectedComponents(background, connectivity=4)
+    outside = labels == labels[0, 0]
+    return np.asarray((~outside[1:-1, 1:-1]).astype(np.uint8))
+
+
+def segment(blocks: BlockSpectra, grey_std: float) -> Segmentation:
+    """Foreground of the image analysed in ``blocks``; ``grey_std`` is the whole image's grey-level deviation."""
+    power = blocks.power
+    band = (power * _BAND).sum(axis=(2, 3)).astype(np.float32)
+    total = (power * _AC).sum(axis=(2, 3)).astype(np.float32)
+    ratio = np.where(total > 0, band / np.maximum(total, 1e-12), 0.0).astype(np.float32)
+    rows, cols = blocks.shape
+    if grey_std < p.BLANK_STD_GREY or not np.any(band > 0):
+        empty = np.zeros((rows, cols), dtype=bool)
+        return Segmentation(np.zeros((blocks.height, blocks.width), dtype=bool), empty, band, ratio)
+    reference = float(np.percentile(band, p.SEGMENT_ENERGY_PERCENTILE))
+    candidate = (band >= p.SEGMENT_ENERGY_FRACTION * reference) & (ratio >= p.SEGMENT_MIN_BAND_RATIO)
+    grid = candidate.astype(np.uint8)
+    kernel = np.ones((3, 3), np.uint8)
+    grid = cv2.morphologyEx(grid, cv2.MORPH_CLOSE, kernel)
+    grid = cv2.morphologyEx(grid, cv2.MORPH_OPEN, kernel)
+    grid = _fill_holes(_largest_region(np.asarray(grid, dtype=np.uint8)))
+    pixels = block_to_pixels(grid.astype(np.float32), blocks.height, blocks.width) >= 0.5
+    return Segmentation(pixels, grid.astype(bool), band, ratio)

@@ -28,3 +28,10 @@ def var_dir() -> Path:
     """Folder for run-time state of local demos (``SHAILOO_VAR_DIR``, default ``var/`` in the repository)."""
     value = os.environ.get("SHAILOO_VAR_DIR")
     return Path(value) if value else REPO_ROOT / "var"
+
+
+def csca_dir() -> Path:
+    """Folder of trusted Country Signing CA certificates (PEM/DER) for ID-card passive authentication
+    (``SHAILOO_CSCA_DIR``, default ``var/csca``); a chip signed by anyone else is refused."""
+    value = os.environ.get("SHAILOO_CSCA_DIR")
+    return Path(value) if value else var_dir() / "csca"

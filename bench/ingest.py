@@ -178,6 +178,11 @@ def run(args: argparse.Namespace) -> int:
         _wait_heartbeats(url, connected, time.monotonic() + max(5.0, deadline - time.monotonic()))
         connect_s = time.monotonic() - connect_started
 
+        ack_poller = zmq.Poller()
+        index: dict[Any, int] = {}
+        for i, each in enumerate(kits):
+            ack_poller.register(each.sender.socket, zmq.POLLIN)
+            index[each.sender.socket] = i
         probe_visible: list[float] = []
         probe_lock = threading.Lock()
         poller = threading.Thread(target=_poll_visibility, args=(url, kits[: args.probes], probe_visible, probe_lock,
@@ -212,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
                 sent += 1
             if dash_thread is not None and not dash_thread.is_alive() and now - started > args.seconds / 3:
                 dash_thread.start()
-            _collect_acks(kits, outstanding, ack_s)
+            _collect_acks(kits, outstanding, ack_poller, index, ack_s)
             if now - last_resend_sweep > 1.0:  # resends with backoff, and heartbeats
                 last_resend_sweep = now
                 for i in list(outstanding):
@@ -222,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
         ingested_in_window = _health(url)["ingest"]["ingested"] - base
         drain_deadline = load_end + args.drain
         while outstanding and time.monotonic() < drain_deadline:
-            _collect_acks(kits, outstanding)
+            _collect_acks(kits, outstanding, ack_poller, index)
             now = time.monotonic()
             if now - last_resend_sweep > 0.5:
                 last_resend_sweep = now
@@ -288,16 +293,17 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 1)
 
 
-def _collect_acks(kits: list[_Kit], outstanding: set[int], ack_s: list[float] | None = None) -> None:
-    for i in list(outstanding):
-        sender = kits[i].sender
-        if int(sender.socket.get(zmq.EVENTS)) & zmq.POLLIN:
-            before = len(kits[i].outbox.delivered)
-            sender.receive_acks()
-            if ack_s is not None:
-                now = time.monotonic()
-                ack_s.extend(now - kits[i].committed_at[seq] for seq in kits[i].outbox.delivered[before:])
-        if not len(kits[i].outbox):
+def _collect_acks(kits: list[_Kit], outstanding: set[int], poller: zmq.Poller, index: dict[Any, int],
+                  ack_s: list[float] | None = None) -> None:
+    for sock, _ in poller.poll(0):
+        i = index[sock]
+        kit = kits[i]
+        before = len(kit.outbox.delivered)
+        kit.sender.receive_acks()
+        if ack_s is not None:
+            now = time.monotonic()
+            ack_s.extend(now - kit.committed_at[seq] for seq in kit.outbox.delivered[before:])
+        if not len(kit.outbox):
             outstanding.discard(i)
 
 

@@ -74,7 +74,8 @@ class Ack:
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object sent on the wire."""
-        return {"v": PROTOCOL_VERSION, "type": "ack", **asdict(self)}
+        return {"v": PROTOCOL_VERSION, "type": "ack", "station_id": self.station_id, "kit_id": self.kit_id,
+                "seq": self.seq}
 
 
 #: Device states a heartbeat may report, after the MOSIP device interface (ready / busy / not ready / not registered)

@@ -146,6 +146,14 @@ class PeerMark(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class PeerCursor(Base):
+    """How far this kit has applied each peer's audit log (the peer's audit sequence number)."""
+
+    __tablename__ = "peer_cursors"
+    kit_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    audit_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Attempt(Base):
     """A failed attempt, counted apart: ``fta`` (no usable image after N tries) or ``ftm`` (no match)."""
 

@@ -31,6 +31,8 @@ from station.devices.card.passive_auth import LDS_SECURITY_OBJECT_OID, LdsSecuri
 class TestPki:
     """A TEST Country Signing CA and a Document Signer it issued (run-time keys, never committed)."""
 
+    __test__ = False  # not a pytest test class, despite its name
+
     csca_cert: x509.Certificate
     csca_key: ec.EllipticCurvePrivateKey
     ds_cert: x509.Certificate

@@ -61,8 +61,9 @@ def _check(hresult: int, doing: str) -> None:
             f"the card reader is not available while {doing}: {error_text(hresult)}; check its cable"
             " (and that the pcscd service runs)"
         )
-    if code == RESET:
-        raise CardRemovedError(f"the card was reset while {doing}; it will be read again")
+    if code in (RESET, _u32(scard.SCARD_E_NOT_TRANSACTED)):
+        # A reset, or a transfer cut because the card left the field and came back: the read can be retried.
+        raise CardRemovedError(f"the card was reset or moved while {doing}; hold it still on the reader")
     raise CardError(f"PC/SC failed while {doing}: {error_text(hresult)}")
 
 

@@ -1,0 +1,50 @@
+"""Fixtures for the ID-card tests: one pcscd for the session (reused if one runs), a TEST PKI, personalised cards."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from emulators.card.pcscd import PcscDaemon
+from emulators.card.personalisation import CardHolder, ChipFiles, TestPki, make_test_pki, personalise
+
+READER = "Virtual PCD 00 00"
+
+
+@pytest.fixture(scope="session")
+def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscDaemon]:
+    """pcscd with the vpcd driver, started once for the session and stopped at its end (if started here)."""
+    if shutil.which("pcscd") is None and not Path("/usr/sbin/pcscd").exists():
+        pytest.skip("pcscd is not installed (apt-get install pcscd vsmartcard-vpcd; make test does it)")
+    if not Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists():
+        pytest.skip("the vpcd reader driver is not installed (apt-get install vsmartcard-vpcd)")
+    daemon = PcscDaemon(log_path=tmp_path_factory.mktemp("pcscd") / "pcscd.log")
+    daemon.start(READER)
+    yield daemon
+    daemon.stop()
+
+
+@pytest.fixture(scope="session")
+def pki() -> TestPki:
+    """The kit's trusted TEST CSCA and its Document Signer."""
+    return make_test_pki(label="TEST")
+
+
+@pytest.fixture(scope="session")
+def foreign_pki() -> TestPki:
+    """Another CSCA and signer that the kit does not trust."""
+    return make_test_pki(country="XX", label="FOREIGN")
+
+
+@pytest.fixture(scope="session")
+def holder() -> CardHolder:
+    return CardHolder()
+
+
+@pytest.fixture(scope="session")
+def genuine(holder: CardHolder, pki: TestPki) -> ChipFiles:
+    """A card personalised and signed under the trusted TEST PKI."""
+    return personalise(holder, pki)

@@ -252,6 +252,7 @@ def run(args: argparse.Namespace) -> int:
             "sent": sent,
             "ingested": total,
             "unacknowledged_after_drain": unacked,
+            "resent": sum(k.sender.resent_total for k in kits),
             "events_per_s": round(ingested_in_window / (load_end - started), 1),
             "events_per_s_including_drain": round(total / (load_end - started + drained_s), 1),
             "drain_s": round(drained_s, 2),

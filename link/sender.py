@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 #: milliseconds, so 2 s only triggers on a real outage.
 FIRST_RESEND_S = 2.0
 MAX_RESEND_S = 30.0
+#: While acknowledgements keep arriving the CEC is working through a queue in order, so a late entry is waiting, not
+#: lost: resending it would only add load when the CEC is slowest (congestion collapse). An entry is resent early only
+#: when no acknowledgement has come for its timeout; past STALE_RESEND_S it is resent regardless (its ack was lost).
+STALE_RESEND_S = 60.0
 #: Entries in flight at once: enough to fill a batch at the server, small enough to resend cheaply.
 WINDOW = 256
 #: Seconds between heartbeats; the CEC calls a kit silent after several missed ones.
@@ -93,6 +97,8 @@ class OutboxSender:
         self._stop = threading.Event()
         self.delivered_total = 0
         self.heartbeats_sent = 0
+        self.resent_total = 0
+        self._last_ack = float("-inf")
 
     @property
     def socket(self) -> zmq.Socket[bytes]:
@@ -142,12 +148,16 @@ class OutboxSender:
         sent = 0
         for entry in self._outbox.pending(WINDOW):
             flight = self._in_flight.get(entry.seq)
-            if flight is not None and now - flight.sent_at < flight.timeout:
-                continue
+            if flight is not None:
+                waited = now - flight.sent_at
+                if waited < flight.timeout or (now - self._last_ack < flight.timeout and waited < STALE_RESEND_S):
+                    continue
             try:
                 self._socket.send(entry.payload, zmq.NOBLOCK)
             except zmq.Again:
                 break  # not connected: the entry stays pending on disk
+            if flight is not None:
+                self.resent_total += 1
             timeout = FIRST_RESEND_S if flight is None else min(flight.timeout * 2, MAX_RESEND_S)
             self._in_flight[entry.seq] = _InFlight(sent_at=now, timeout=timeout)
             sent += 1
@@ -181,6 +191,7 @@ class OutboxSender:
             if seq is not None:
                 acked.append(seq)
         if acked:
+            self._last_ack = time.monotonic()
             self._outbox.mark_delivered(acked)
             for seq in acked:
                 self._in_flight.pop(seq, None)

@@ -1,0 +1,97 @@
+"""The kit's sender against a bare CURVE ROUTER on 127.0.0.1 standing in for the CEC: resend after silence with
+backoff, no resend while acknowledgements flow (until an entry is stale), heartbeats."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import zmq
+
+from link import sender as sender_module
+from link.keys import KeyPair, KitKeys
+from link.messages import Ack, Heartbeat, IdentificationEvent, decode, encode
+from link.sender import OutboxSender
+from sync_server.testing.kits import MemoryOutbox, event_bytes, make_event
+
+
+@pytest.fixture
+def cec() -> Iterator[tuple[zmq.Socket[bytes], KitKeys, zmq.Context[zmq.Socket[bytes]]]]:
+    ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    server, kit = KeyPair.generate(), KeyPair.generate()
+    router = ctx.socket(zmq.ROUTER)
+    router.curve_server = True
+    router.curve_secretkey = server.secret.encode()
+    router.setsockopt(zmq.LINGER, 0)
+    router.bind_to_random_port("tcp://127.0.0.1")
+    yield router, KitKeys("3152", "1", kit.public, kit.secret, server.public), ctx
+    router.close(0)
+    ctx.term()
+
+
+def _endpoint(router: zmq.Socket[bytes]) -> str:
+    return router.getsockopt_string(zmq.LAST_ENDPOINT)
+
+
+def _receive(router: zmq.Socket[bytes], seconds: float, sender: OutboxSender) -> list[tuple[bytes, object]]:
+    got: list[tuple[bytes, object]] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        sender.run_once(0.01)
+        while router.poll(0):
+            identity, payload = router.recv_multipart()
+            got.append((identity, decode(payload)))
+    return got
+
+
+def test_unanswered_entry_is_resent_with_backoff(cec: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
+    router, keys, ctx = cec
+    monkeypatch.setattr(sender_module, "FIRST_RESEND_S", 0.2)
+    outbox = MemoryOutbox()
+    outbox.add(event_bytes(make_event("3152", "1", 1)))
+    sender = OutboxSender(outbox, _endpoint(router), keys, context=ctx)
+    got = [m for _, m in _receive(router, 1.7, sender)]
+    # sent at ~0, resent at ~0.2, ~0.6, ~1.4 (timeouts 0.2, 0.4, 0.8): 4 copies, not one per poll
+    assert 3 <= len(got) <= 5 and all(isinstance(m, IdentificationEvent) and m.seq == 1 for m in got)
+    assert sender.resent_total == len(got) - 1
+    sender.close()
+
+
+def test_no_early_resend_while_acks_flow_until_stale(cec: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
+    router, keys, ctx = cec
+    monkeypatch.setattr(sender_module, "FIRST_RESEND_S", 0.2)
+    monkeypatch.setattr(sender_module, "STALE_RESEND_S", 1.5)
+    outbox = MemoryOutbox()
+    sender = OutboxSender(outbox, _endpoint(router), keys, context=ctx)
+    copies_of_1 = 0
+    started = time.monotonic()
+    seq = 1
+    outbox.add(event_bytes(make_event("3152", "1", 1)))
+    first_resend_at = None
+    while time.monotonic() - started < 2.5:
+        seq += 1
+        outbox.add(event_bytes(make_event("3152", "1", seq)))  # a new identification every 50 ms, acknowledged
+        for identity, message in _receive(router, 0.05, sender):
+            assert isinstance(message, IdentificationEvent)
+            if message.seq == 1:
+                copies_of_1 += 1
+                if copies_of_1 == 2:
+                    first_resend_at = time.monotonic() - started
+            else:
+                router.send_multipart([identity, encode(Ack("3152", "1", message.seq))])
+    assert first_resend_at is not None and first_resend_at >= 1.4, "resent while the CEC was answering"
+    sender.close()
+
+
+def test_heartbeats_carry_devices_and_outbox_size(cec: tuple) -> None:
+    router, keys, ctx = cec
+    outbox = MemoryOutbox()
+    for seq in range(1, 4):
+        outbox.add(event_bytes(make_event("3152", "1", seq)))
+    sender = OutboxSender(outbox, _endpoint(router), keys, context=ctx, health=lambda: {"scanner": "ready"},
+                          heartbeat_s=0.3)
+    beats = [m for _, m in _receive(router, 1.0, sender) if isinstance(m, Heartbeat)]
+    assert len(beats) >= 2
+    assert beats[0].devices == {"scanner": "ready"} and beats[0].pending == 3
+    sender.close()

@@ -89,9 +89,17 @@ def _clean(text: str) -> str:
 
 def encode_slip(slip: Slip, profile: PrinterProfile) -> bytes:
     """The ESC/POS bytes for one slip on a printer described by ``profile``."""
+    return _encode(slip, profile)[0]
+
+
+def _encode(slip: Slip, profile: PrinterProfile) -> tuple[bytes, int]:
+    """ESC/POS bytes and the slip's length in dot rows (to know how long the head needs to print it)."""
     out = bytearray(escpos.INIT + escpos.select_code_page(profile.code_page_number))
+    rows = 0
 
     def text_line(text: str, where: Align, bold: bool = False, scale: int = 1) -> None:
+        nonlocal rows
+        rows += escpos.LINE_HEIGHT_DOTS * scale
         text = _clean(text)
         try:
             encoded = text.encode(profile.code_page)
@@ -119,6 +127,7 @@ def encode_slip(slip: Slip, profile: PrinterProfile) -> bytes:
         payload = slip.qr_payload.encode("utf-8")
         modules = int(segno.make(payload, error="m", micro=False).symbol_size(border=QR_QUIET_MODULES)[0])
         module_dots = max(1, min(QR_MAX_MODULE_DOTS, profile.dots_per_line // modules))
+        rows += modules * module_dots
         out.extend(
             escpos.align(Align.CENTER) + escpos.qr_code(payload, module_dots, "M") + bytes([escpos.LF])
         )
@@ -126,7 +135,8 @@ def encode_slip(slip: Slip, profile: PrinterProfile) -> bytes:
     if slip.training:
         text_line(TRAINING_BANNER, Align.CENTER, bold=True)
     out.extend(escpos.feed(4) + escpos.cut(profile.cut))
-    return bytes(out)
+    rows += 4 * escpos.LINE_HEIGHT_DOTS
+    return bytes(out), rows
 
 
 class EscPosPrinter(Printer):
@@ -207,7 +217,7 @@ class EscPosPrinter(Printer):
     def print_slip(self, slip: Slip) -> PrintResult:
         """Check status, send the slip, check status again; raises if the slip may not be whole on paper."""
         started = time.monotonic()
-        data = encode_slip(slip, self.profile)
+        data, rows = _encode(slip, self.profile)
         try:
             before = self._read_status()
             self._report_status(before)
@@ -218,6 +228,11 @@ class EscPosPrinter(Printer):
                 )
             self._report(DeviceState.BUSY, message="printing")
             self.link.write(data)
+            # DLE EOT is answered on receipt, ahead of buffered print data (Epson ESC/POS reference, DLE EOT
+            # notes): ask only once the bytes have crossed the line and the head has had time to print the slip.
+            sent_at = time.monotonic()
+            done_at = sent_at + wire_time_s(len(data), self.profile.baud) + self.print_time_s(rows)
+            time.sleep(max(0.0, done_at - time.monotonic()))
             after = self._read_status(len(data))
         except DeviceError as exc:
             self._report_error(exc)
@@ -232,6 +247,10 @@ class EscPosPrinter(Printer):
                 int(problem[0]),
             )
         return PrintResult(after, len(data), time.monotonic() - started)
+
+    def print_time_s(self, rows: int) -> float:
+        """Seconds the head needs for ``rows`` dot rows at the profile's print speed."""
+        return rows * 25.4 / self.profile.dpi / self.profile.print_speed_mm_s
 
     def close(self, report: bool = True) -> None:
         """Release the port (safe twice)."""

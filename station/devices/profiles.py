@@ -62,6 +62,7 @@ class PrinterProfile:
     dots_per_line: int
     dpi: int
     chars_per_line: int
+    print_speed_mm_s: float
     code_page: str
     code_page_number: int
     status_margin_s: float
@@ -117,13 +118,16 @@ class _Reader:
             raise self.fail(key, f"must be one of {', '.join(map(repr, choices))}, got {value!r}")
         return value
 
-    def seconds(self, key: str, low: float, high: float, default: object = _MISSING) -> float:
+    def number(self, key: str, low: float, high: float, unit: str, default: object = _MISSING) -> float:
         value = self.raw(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(key, f"must be a number of seconds, got {value!r}")
+            raise self.fail(key, f"must be a number of {unit}, got {value!r}")
         if not low <= float(value) <= high:
-            raise self.fail(key, f"must be between {low} and {high} seconds, got {value}")
+            raise self.fail(key, f"must be between {low} and {high} {unit}, got {value}")
         return float(value)
+
+    def seconds(self, key: str, low: float, high: float, default: object = _MISSING) -> float:
+        return self.number(key, low, high, "seconds", default)
 
     def text(self, key: str, default: object = _MISSING) -> str:
         value = self.raw(key, default)
@@ -189,6 +193,7 @@ def _printer(r: _Reader, model: str, protocol: str) -> PrinterProfile:
         dots_per_line=dots,
         dpi=r.integer("paper.dpi", 150, 600),
         chars_per_line=chars,
+        print_speed_mm_s=r.number("paper.print_speed_mm_s", 10.0, 100_000.0, "mm/s"),
         code_page=code_page,
         code_page_number=r.integer("text.code_page_number", 0, 255),
         status_margin_s=r.seconds("timeouts.status_margin_s", 0.05, 30.0),

@@ -33,7 +33,10 @@ SLIP = Slip(
 
 @pytest.fixture
 def profile() -> PrinterProfile:
-    return dataclasses.replace(load_printer_profile("escpos58"), status_margin_s=0.3)
+    # A fast head keeps these tests quick; test_waits_for_the_head_before_the_status_after uses the real speed.
+    return dataclasses.replace(
+        load_printer_profile("escpos58"), status_margin_s=0.3, print_speed_mm_s=10_000.0
+    )
 
 
 @pytest.fixture
@@ -236,3 +239,16 @@ def test_printer_emulator_survives_any_bytes_and_still_answers(noise: bytes) -> 
         assert dev.status().can_print
         dev.close()
         assert emu.error is None
+
+
+def test_waits_for_the_head_before_the_status_after(emulator: PrinterEmulator) -> None:
+    # DLE EOT is answered on receipt on a real printer: asking before the slip is printed would miss a paper-out.
+    profile = dataclasses.replace(load_printer_profile("escpos58"), print_speed_mm_s=200.0)
+    dev = EscPosPrinter(emulator.path, profile)
+    dev.open()
+    result = dev.print_slip(SLIP)
+    dev.close()
+    wait_for_slips(emulator, 1)
+    # The emulator's slip is the paper length; at 200 mm/s the driver must have waited at least that long.
+    paper_mm = (emulator.slips[0].image.height - 16) * 25.4 / 203
+    assert result.seconds >= 0.9 * paper_mm / 200.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -14,6 +15,8 @@ from station.devices.errors import DeviceError
 from station.devices.gt521 import GT521Scanner
 from station.devices.gt521_protocol import encode_data as gt_data
 from station.devices.gt521_protocol import encode_packet as gt_packet
+from station.devices.printer import EscPosPrinter
+from station.devices.profiles import load_printer_profile
 from station.devices.r30x import R30xScanner
 from station.devices.r30x_protocol import PacketId, encode_packet
 from tests.devices.conftest import quick
@@ -124,4 +127,22 @@ def test_gt521_driver_never_crashes_or_hangs_on_malformed_answers(reply: bytes) 
         finally:
             scanner.close()
         assert time.monotonic() - started < 8.0
+        assert device.error is None
+
+
+@settings(max_examples=25)
+@given(reply=st.binary(max_size=8))
+def test_printer_driver_never_crashes_or_hangs_on_malformed_status(reply: bytes) -> None:
+    profile = dataclasses.replace(load_printer_profile("escpos58"), status_margin_s=0.05)
+    with ScriptedDevice(reply) as device:
+        printer = EscPosPrinter(device.path, profile)
+        started = time.monotonic()
+        try:
+            printer.open()
+            printer.status()
+        except DeviceError:
+            pass
+        finally:
+            printer.close()
+        assert time.monotonic() - started < 3.0
         assert device.error is None

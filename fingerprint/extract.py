@@ -25,7 +25,7 @@ from fingerprint.model import Minutia, MinutiaKind, Template
 from fingerprint.orientation import orientation_field
 from fingerprint.quality import Quality, assess
 from fingerprint.resample import to_working_resolution
-from fingerprint.segmentation import segment
+from fingerprint.segmentation import refine, segment
 from fingerprint.thinning import thin
 
 
@@ -45,10 +45,11 @@ def extract(image: npt.ArrayLike, dpi: float, debug: DebugSink | None = None) ->
     orientation = orientation_field(grey, segmentation.mask, blocks)
     frequency = ridge_frequency(blocks, orientation.block_angle, segmentation.block_mask)
     enhanced = enhance(blocks, orientation.block_angle, orientation.block_coherence, frequency.frequency)
-    ridges = binarise(enhanced, segmentation.mask)
+    mask = refine(segmentation, enhanced)
+    ridges = binarise(enhanced, mask)
     skeleton = thin(ridges)
     candidates = detect_minutiae(skeleton, orientation)
-    kept = remove_false_minutiae(candidates, segmentation.mask)
+    kept = remove_false_minutiae(candidates, mask)
     quality = assess(grey, segmentation, orientation, frequency)
     template = _template(grey.shape, candidates, kept)
     if debug is not None:
@@ -58,6 +59,7 @@ def extract(image: npt.ArrayLike, dpi: float, debug: DebugSink | None = None) ->
             ("orientation", orientation),
             ("frequency", frequency),
             ("enhancement", enhanced),
+            ("mask", mask),
             ("binarisation", ridges),
             ("thinning", skeleton),
             ("minutiae", candidates),

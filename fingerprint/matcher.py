@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import erf
+from scipy.special import erf, expit
 
 from fingerprint import parameters as p
 from fingerprint.model import Template
@@ -65,7 +65,7 @@ def angle_difference(a: npt.ArrayLike, b: npt.ArrayLike) -> FloatArray:
 
 def _sigmoid(v: FloatArray | float, mu: float, tau: float) -> FloatArray:
     """Z(v; μ, τ) = 1 / (1 + exp(-τ (v - μ))) (paper eq. 5 and 23)."""
-    return np.asarray(1.0 / (1.0 + np.exp(-tau * (np.asarray(v, dtype=np.float64) - mu))), dtype=np.float64)
+    return np.asarray(expit(tau * (np.asarray(v, dtype=np.float64) - mu)), dtype=np.float64)
 
 
 def _inside_expanded_hull(

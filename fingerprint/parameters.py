@@ -85,6 +85,10 @@ MAX_RIDGE_PERIOD_PX = 16.0
 SEGMENT_ENERGY_FRACTION = 0.12
 SEGMENT_ENERGY_PERCENTILE = 90.0
 SEGMENT_MIN_BAND_RATIO = 0.35
+#: Pixel-level refinement after enhancement: foreground where the local energy of the enhanced ridges (Gaussian σ in
+#: px, about one ridge period) is at least this fraction of its median over the window mask.
+REFINE_SIGMA_PX = 8.0
+REFINE_ENERGY_FRACTION = 0.25
 #: Image side of a 'dead' image: if its grey levels vary less than this standard deviation (0..255 grey levels),
 #: there is nothing to segment.
 BLANK_STD_GREY = 4.0

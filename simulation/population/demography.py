@@ -81,16 +81,20 @@ class BirthCells:
 
     def draw(
         self, strata: npt.NDArray[np.int64], uniform: npt.NDArray[np.float64]
-    ) -> tuple[npt.NDArray[np.bool_], list[date]]:
-        """(is_female, birth dates) for voters in ``strata``, each drawn within its stratum by ``uniform`` in [0, 1)."""
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
+        """(is_female, birth day offsets from ``first_day``) for voters in ``strata``, drawn within each stratum by
+        ``uniform`` in [0, 1)."""
         start, end = self.strata_start[strata], self.strata_end[strata]
         low = np.where(start > 0, self.cdf[np.maximum(start - 1, 0)], 0.0)
         high = self.cdf[end - 1]
         cells = np.searchsorted(self.cdf, low + uniform * (high - low), side="right")
         cells = np.clip(cells, start, end - 1)
         female = cells < self.days
-        offsets = np.where(female, cells, cells - self.days)
-        return female, [self.first_day + timedelta(days=int(o)) for o in offsets]
+        return female, np.where(female, cells, cells - self.days).astype(np.int64)
+
+    def birth_date(self, offset: int) -> date:
+        """The birth date ``offset`` days after ``first_day``."""
+        return self.first_day + timedelta(days=int(offset))
 
 
 @lru_cache(maxsize=8)

@@ -135,29 +135,38 @@ def _strata(country: Country) -> int:
     return max(1, math.ceil(country.total_voters / _SERIALS))
 
 
+def identity_keys(
+    country: Country, ordinals: npt.NDArray[np.int64], uniform: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(is_female, birth day offsets, PIN serials) of the voters with national ``ordinals``; ``uniform`` in [0, 1)
+    picks each one's cell inside its stratum. Vectorised so that the whole country can be checked at once."""
+    strata = _strata(country)
+    scrambled = _bijection(strata * _SERIALS, country.seed, 0x919)(ordinals)
+    female, offsets = birth_cells(country.election_day, strata).draw(scrambled // _SERIALS, uniform)
+    return female, offsets, scrambled % _SERIALS
+
+
 def station_voters(country: Country, station: PollingStation | str) -> Iterator[SyntheticVoter]:
-    """The voters of ``station`` in list order, deterministic for (country seed, station)."""
+    """The voters of ``station`` in list order, deterministic for (country seed, station); a generator, so a
+    caller holds one voter at a time."""
     if isinstance(station, str):
         station = country.station(station)
     if country.total_voters > _CARD_NUMBERS:
         raise PopulationError(f"{country.total_voters} voters exceed the 7-digit card numbers; ask for fewer stations")
-    strata = _strata(country)
-    pin_map = _bijection(strata * _SERIALS, country.seed, 0x919)
-    card_map = _bijection(_CARD_NUMBERS, country.seed, 0xCA2D)
-    cells = birth_cells(country.election_day, strata)
-    rng = np.random.default_rng([country.seed, 0x7073, station.index])
+    return _stream(country, station)
 
+
+def _stream(country: Country, station: PollingStation) -> Iterator[SyntheticVoter]:
+    cells = birth_cells(country.election_day, _strata(country))
+    rng = np.random.default_rng([country.seed, 0x7073, station.index])
     ordinals = station.first_ordinal + np.arange(station.voters, dtype=np.int64)
-    scrambled = pin_map(ordinals)
-    female, births = cells.draw(scrambled // _SERIALS, rng.random(station.voters))
-    serials = scrambled % _SERIALS
-    card_numbers = card_map(ordinals)
-    oblast = oblast_by_code(station.oblast_code)
+    female, offsets, serials = identity_keys(country, ordinals, rng.random(station.voters))
+    card_numbers = _bijection(_CARD_NUMBERS, country.seed, 0xCA2D)(ordinals)
+    russian_share = oblast_by_code(station.oblast_code).russian_name_share
     for i in range(station.voters):
         sex = "F" if female[i] else "M"
-        yield _voter(
-            rng, country, station, oblast.russian_name_share, i, sex, births[i], int(serials[i]), int(card_numbers[i])
-        )
+        birth = cells.birth_date(int(offsets[i]))
+        yield _voter(rng, country, station, russian_share, i, sex, birth, int(serials[i]), int(card_numbers[i]))
 
 
 def _voter(

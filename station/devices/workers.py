@@ -16,7 +16,7 @@ from typing import Self
 
 from station.devices.device import Device
 from station.devices.errors import DeviceError
-from station.devices.health import ErrorCode, HealthEvent
+from station.devices.health import DeviceState, ErrorCode, HealthEvent
 from station.devices.printer import Printer, PrintResult, Slip
 from station.devices.scanner import CapturedImage, FingerprintScanner
 
@@ -162,3 +162,27 @@ class PrinterWorker(DeviceWorker):
         # Health events are posted by the printer itself when the state changes; errors are reported there too.
         with contextlib.suppress(DeviceError):
             self.device.status()
+
+
+class HealthBoard:
+    """The latest health of every device, fed from the event queue; what the agent puts in heartbeats to the CEC."""
+
+    def __init__(self) -> None:
+        self._latest: dict[str, HealthEvent] = {}
+        self._lock = threading.Lock()
+
+    def update(self, event: DeviceEvent) -> None:
+        """Record a health event (other events are ignored, so the whole queue can be passed through)."""
+        if isinstance(event, HealthEvent):
+            with self._lock:
+                self._latest[event.device] = event
+
+    def snapshot(self) -> list[dict[str, object]]:
+        """JSON-ready health of each device, in device-name order."""
+        with self._lock:
+            return [self._latest[name].as_dict() for name in sorted(self._latest)]
+
+    def problems(self) -> list[HealthEvent]:
+        """Devices not ready, or ready with a warning (paper near end)."""
+        with self._lock:
+            return [e for e in self._latest.values() if e.state != DeviceState.READY or e.code != ErrorCode.NONE]

@@ -15,6 +15,7 @@ from station.devices.workers import (
     CaptureFailed,
     DeviceEvent,
     FingerCaptured,
+    HealthBoard,
     PrinterWorker,
     PrintFailed,
     ScannerWorker,
@@ -76,3 +77,27 @@ def test_printer_worker_reports_each_slip_and_notices_paper_low_while_idle() -> 
             and failed.code == ErrorCode.PRINTER_PAPER_OUT
         )
         worker.stop()
+
+
+def test_health_board_keeps_the_latest_state_of_each_device_for_heartbeats() -> None:
+    profile = load_printer_profile("escpos58")
+    events: queue.Queue[DeviceEvent] = queue.Queue()
+    board = HealthBoard()
+    with PrinterEmulator(profile) as emu, R30xEmulator(quick("r307")) as scanner_emu:
+        printer = EscPosPrinter(emu.path, profile, name="printer-1")
+        scanner = R30xScanner(scanner_emu.path, quick("r307"), name="scanner-1")
+        for device in (printer, scanner):
+            device.subscribe(events.put)
+            device.open()
+        emu.faults.cover_open = True
+        printer.status()
+        while not events.empty():
+            board.update(events.get())
+        snapshot = board.snapshot()
+        assert [(h["device"], h["state"], h["code"]) for h in snapshot] == [
+            ("printer-1", "not_ready", 303),
+            ("scanner-1", "ready", 0),
+        ]
+        assert [p.device for p in board.problems()] == ["printer-1"]
+        printer.close()
+        scanner.close()

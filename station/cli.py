@@ -75,6 +75,30 @@ def register(subparsers: Any) -> None:
     rec.add_argument("--qr-png", type=Path, help="also write the QR code as a PNG")
     rec.set_defaults(handler=_receipt)
 
+    worker = sub.add_parser("worker", help="register a poll worker who may log in to the screen by PIN")
+    worker.add_argument("id", help="worker id, e.g. op1")
+    worker.add_argument("--name", required=True)
+    worker.add_argument("--role", choices=["operator", "supervisor"], default="operator")
+    worker.add_argument("--pin", required=True, help="4 to 8 digits, unique among the kit's workers")
+    worker.set_defaults(handler=_worker)
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the kit: operator screen (local web), devices, peer sync with the station's other kits",
+        description="Serve the operator screen on http://HOST:PORT and drive the devices. Devices are given by URL "
+        "(serial:///dev/ttyUSB0?profile=r307, emulated://r307, ...).",
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8600)
+    serve.add_argument("--list-key", type=Path, help="the list key (needed for photos and fingerprints)")
+    serve.add_argument("--scanner", help="fingerprint scanner URL")
+    serve.add_argument("--printer", help="slip printer URL")
+    serve.add_argument("--peer-bind", help="this kit's peer endpoint, e.g. tcp://0.0.0.0:5601")
+    serve.add_argument("--peer", action="append", default=[], help="another kit's peer endpoint (repeatable)")
+    serve.add_argument("--lock-after", type=float, default=120.0, help="seconds idle before the screen locks")
+    serve.add_argument("--training", action="store_true", help="training mode: TRAINING on screen and slips")
+    serve.set_defaults(handler=_serve)
+
     send = sub.add_parser("send", help="send turnout to the CEC until Ctrl-C (resends after any outage)")
     send.add_argument("--server", required=True, help="CEC endpoint, e.g. tcp://127.0.0.1:5570")
     send.add_argument("--keys", type=Path, required=True, help="this kit's key file from the CEC (CURVE key pair)")
@@ -191,4 +215,59 @@ def _receipt(args: argparse.Namespace) -> int:
         print(f"QR code written to {args.qr_png}")
     else:
         print(receipt.qr_text())
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from station.staff import Role, add_worker
+
+    try:
+        add_worker(_store(args), args.id, args.name, Role(args.role), args.pin)
+    except StationError as exc:
+        print(f"error: {exc}")
+        return 1
+    print(f"worker {args.id} ({args.role}) registered")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from station.gallery import Gallery
+    from station.list_package import load_list_key
+    from station.matching import EngineMatcher
+    from station.peers import PeerNode
+    from station.runtime import KitRuntime
+    from station.ui.app import create_app
+    from station.ui.sessions import Sessions
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    store = _store(args)
+    try:
+        store.kit_info()
+        gallery = Gallery(store, load_list_key(args.list_key) if args.list_key else None)
+        kit = KitRuntime(store, gallery, training=args.training)
+        if args.scanner or args.printer:
+            from station.devices import open_device
+
+            if args.scanner:
+                kit.scanner = open_device(args.scanner)  # type: ignore[assignment]
+                kit.scanner.open()  # type: ignore[union-attr]
+            if args.printer:
+                kit.printer = open_device(args.printer)  # type: ignore[assignment]
+                kit.printer.open()  # type: ignore[union-attr]
+        matcher = EngineMatcher()
+        matcher.load_gallery(gallery.all_templates())
+        kit.matcher = matcher
+        if args.peer_bind:
+            kit.peers = PeerNode(store, args.peer_bind, args.peer).start()
+    except Exception as exc:  # any start-up failure is reported in one line, the operator calls the technician
+        print(f"error: the kit could not start: {exc}")
+        return 1
+    print(f"operator screen on http://{args.host}:{args.port}/")
+    try:
+        uvicorn.run(create_app(kit, Sessions(args.lock_after)), host=args.host, port=args.port, log_level="warning")
+    finally:
+        if kit.peers is not None:
+            kit.peers.stop()
     return 0

@@ -154,6 +154,17 @@ class PeerCursor(Base):
     audit_seq: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class Worker(Base):
+    """A poll worker who may log in to the operator screen: role ``operator`` or ``supervisor`` (the chair)."""
+
+    __tablename__ = "workers"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(16))
+    pin_salt: Mapped[bytes] = mapped_column(LargeBinary)
+    pin_hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class Attempt(Base):
     """A failed attempt, counted apart: ``fta`` (no usable image after N tries) or ``ftm`` (no match)."""
 

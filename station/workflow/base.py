@@ -77,6 +77,10 @@ class Flow:
     path: Path = Path.MANUAL
     transitions: dict[State, frozenset[State]] = field(default_factory=dict)
 
+    def start(self) -> None:
+        """Leave IDLE for the path's first step (each path defines it)."""
+        raise NotImplementedError
+
     def _go(self, new: State, message: str = "") -> None:
         allowed = self.transitions.get(self.state, frozenset())
         if new not in allowed:
@@ -99,6 +103,10 @@ class Flow:
     def _refuse(self, result: IdentificationResult) -> None:
         self.result = result
         self.voter = result.voter
+        gallery = getattr(self, "gallery", None)
+        if gallery is not None and result.voter is not None:
+            # The refusal shows the photo too, so the operator can tell a false "already voted" from a real one.
+            self.photo = gallery.biometrics(result.voter.personal_number).photo
         self._go(State.REFUSED, result.describe())
 
     def _commit(self, reason: str = "", second_member: str = "") -> None:

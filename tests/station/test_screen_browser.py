@@ -1,0 +1,171 @@
+"""The operator screen in a real headless Chromium (Debian's /usr/bin/chromium through Playwright): login by PIN,
+the typed-number path with a second member, "already voted", wrong station, supervisor reprint and closing receipt,
+language switching, the idle lock. Screenshots of each main screen in Kyrgyz and Russian go to
+artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import uvicorn
+from PIL import Image, ImageDraw
+
+from emulators.printer import PrinterEmulator
+from station.devices.printer import EscPosPrinter
+from station.devices.profiles import load_printer_profile
+from station.gallery import Gallery
+from station.list_package import (
+    build_package,
+    generate_cec_keys,
+    load_cec_public,
+    load_cec_signing_key,
+    load_list_key,
+    load_package,
+)
+from station.runtime import KitRuntime
+from station.staff import Role, add_worker
+from station.store import KitStore
+from station.ui.app import create_app
+from station.ui.sessions import Sessions
+from tests.conftest import REPO, free_port
+from tests.station.conftest import ELECTION, STATION, national_list
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = REPO / "artifacts" / "screenshots"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Debian chromium not installed (apt-get install chromium)"),
+]
+
+
+def _photo(seed: int) -> bytes:
+    img = Image.new("RGB", (180, 220), (210 - seed * 10, 220, 235))
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((55, 30, 125, 110), fill=(120, 90, 70))
+    draw.rectangle((35, 120, 145, 220), fill=(40, 60, 110))
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, KitRuntime, Sessions, PrinterEmulator]]:
+    voters = [replace(v, photo=_photo(i)) for i, v in enumerate(national_list())]
+    signing, public, list_key = generate_cec_keys(tmp_path / "cec")
+    data = build_package(voters, ELECTION, STATION, load_cec_signing_key(signing), load_list_key(list_key))
+    store = KitStore(tmp_path / "kit.db")
+    store.set_kit_info(ELECTION, STATION, "1")
+    load_package(store, data, load_cec_public(public), load_list_key(list_key))
+    add_worker(store, "op1", "Айгүл Осмонова", Role.OPERATOR, "1111")
+    add_worker(store, "m2", "Нурлан Сыдыков", Role.OPERATOR, "2222")
+    add_worker(store, "chair", "Бакыт Асанов", Role.SUPERVISOR, "9999")
+    with PrinterEmulator("escpos58") as p_emu:
+        printer = EscPosPrinter(p_emu.path, load_printer_profile("escpos58"))
+        printer.open()
+        kit = KitRuntime(store, Gallery(store, load_list_key(list_key)), printer=printer)
+        sessions = Sessions(lock_after_s=120)
+        port = free_port()
+        config = uvicorn.Config(create_app(kit, sessions), host="127.0.0.1", port=port, log_level="warning")
+        srv = uvicorn.Server(config)
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not srv.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        try:
+            yield f"http://127.0.0.1:{port}", kit, sessions, p_emu
+        finally:
+            srv.should_exit = True
+            thread.join(10)
+            printer.close()
+            store.close()
+
+
+def test_screens_in_kyrgyz_and_russian(server: tuple[str, KitRuntime, Sessions, PrinterEmulator]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    url, kit, sessions, printer_emu = server
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pins = [v.personal_number for v in national_list() if v.station_id == STATION]
+    elsewhere = next(v.personal_number for v in national_list() if v.station_id != STATION)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+
+        def shot(name: str) -> None:
+            page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+        def login(pin: str) -> None:
+            page.goto(f"{url}/login")
+            for digit in pin:
+                page.click(f".keypad button[data-key='{digit}']")
+            page.click("#login")
+            page.wait_for_url(f"{url}/")
+
+        def typed(pin: str, reason: str) -> None:
+            page.goto(f"{url}/")
+            page.click("#start-manual")
+            page.fill("#number", pin)
+            page.check(f"#reason-{reason}")
+            page.click("#lookup")
+
+        for n, lang in enumerate(("ky", "ru")):
+            page.goto(f"{url}/lang/{lang}")
+            page.goto(f"{url}/login")
+            assert page.locator("html").get_attribute("lang") == lang
+            shot(f"{lang}-01-login")
+            login("1111")
+            assert page.locator("#peers").is_visible(), page.content()[:2000]
+            shot(f"{lang}-02-home")
+            page.click("#start-manual")
+            shot(f"{lang}-03-typed-number")
+            page.goto(f"{url}/")
+            typed(pins[n], "worn_prints")
+            assert page.locator("#flow").get_attribute("data-state") == "confirm"
+            assert page.locator("#voter-name").inner_text().startswith(national_list()[n].surname)
+            assert page.locator("img.photo").evaluate("img => img.naturalWidth") == 180
+            shot(f"{lang}-04-confirm-photo")
+            page.fill("#second-pin", "1111")  # the operator cannot be their own second member
+            page.click("#confirm")
+            assert page.locator("#error").is_visible()
+            page.fill("#second-pin", "2222")
+            page.click("#confirm")
+            assert page.locator("#flow").get_attribute("data-state") == "printed"
+            shot(f"{lang}-05-identified")
+            typed(pins[n], "injury")
+            assert page.locator("#flow").get_attribute("data-state") == "refused"
+            text = page.locator("#next").inner_text()
+            assert ("МУРДА ДОБУШ БЕРГЕН" if lang == "ky" else "УЖЕ ПРОГОЛОСОВАЛ") in text
+            shot(f"{lang}-06-already-voted")
+            typed(elsewhere, "injury")
+            assert "1001" in page.locator("#next").inner_text()
+            shot(f"{lang}-07-wrong-station")
+            page.goto(f"{url}/lock")
+            login("9999")
+            page.goto(f"{url}/supervisor")
+            shot(f"{lang}-08-supervisor")
+            before = len(printer_emu.slips)
+            page.click("#reprint-" + str(kit.recent()[0].id))
+            assert page.locator("#done").is_visible() and len(printer_emu.slips) == before + 1
+            page.click("#receipt-closing" if n else "#receipt-hourly")
+            assert page.locator("#receipt-qr").is_visible()
+            shot(f"{lang}-09-receipt")
+            page.goto(f"{url}/lock")
+        # Both identifications counted once each; the reprints logged.
+        c = kit.counters()
+        assert c.identified == 2 and c.reprints == 2 and c.manual_by_reason == {"worn_prints": 2}
+        # The screen locks itself when idle.
+        sessions.lock_after_s = 1.5
+        login("1111")
+        page.wait_for_url(f"{url}/login", timeout=8000)
+        browser.close()

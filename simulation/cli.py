@@ -10,6 +10,8 @@ from types import FrameType
 from typing import Any
 
 from shailoo.settings import var_dir
+from simulation.fingerprints.commands import add_command as add_fingerprints_command
+from simulation.population.commands import add_command as add_population_command
 
 
 def register(subparsers: Any) -> None:
@@ -22,6 +24,8 @@ def register(subparsers: Any) -> None:
     )
     parser.set_defaults(role_parser=parser)
     sub = parser.add_subparsers(dest="sim_command", metavar="COMMAND")
+    add_fingerprints_command(sub)
+    add_population_command(sub)
 
     demo = sub.add_parser(
         "demo",

@@ -122,8 +122,8 @@ class PrinterEmulator(SerialEmulator):
             return self._esc(b)
         if first == GS:
             return self._gs(b)
-        if first in (0x0D, 0x00):
-            return 1
+        if first < 0x20:
+            return 1  # other control codes (CR, NUL, FS...) print nothing; printers skip what they do not support
         self._line.append(first)
         return 1
 

@@ -209,6 +209,8 @@ def render_text(
     draw = ImageDraw.Draw(line)
     for i, ch in enumerate(text):
         # One cell per character, as on the printer: columns line up with code-page text.
+        if not ch.isprintable():
+            continue  # control characters have no glyph (and make the text layout fail): the cell stays blank
         draw.text((i * cell_w + cell_w / 2, cell_h - 5), ch, font=font, fill=0, anchor="ms")
     if scale > 1:
         line = line.resize((line.width * scale, line.height * scale), Image.Resampling.NEAREST)

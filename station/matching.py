@@ -88,14 +88,20 @@ class EngineMatcher:
         return cylinders(loads(data))
 
     def verify(self, probe: Probe, enrolled: Mapping[int, bytes]) -> Candidate | None:
-        """Compare with each enrolled finger; the best one wins."""
+        """Compare with the enrolled fingers in finger-position order, stopping at the first accepted one.
+
+        The kit asks for the voter's first enrolled finger first (finger-position order), so a genuine attempt
+        usually needs one comparison; a non-match is compared with every finger and the best score returned.
+        """
         from fingerprint import compare_cylinders
 
         best: Candidate | None = None
-        for finger, data in enrolled.items():
-            score = float(compare_cylinders(probe.search, self._search_form(data)))
+        for finger in sorted(enrolled):
+            score = float(compare_cylinders(probe.search, self._search_form(enrolled[finger])))
             if best is None or score > best.score:
                 best = Candidate("", finger, score)
+            if score >= self.threshold:
+                break
         return best
 
     def load_gallery(self, templates: Mapping[str, Mapping[int, bytes]]) -> None:

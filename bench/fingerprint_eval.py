@@ -90,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     curves = {}
     pooled_genuine: list[np.ndarray] = []
     pooled_impostor: list[np.ndarray] = []
+    all_genuine: list[np.ndarray] = []
+    all_quality: list[np.ndarray] = []
     started = time.perf_counter()
     for name, dpi, safis_eer, safis_fmr1000, nbis_eer, nbis_fmr1000 in IMAGE_DATABASES:
         if wanted is not None and name not in wanted:
@@ -110,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
         }
         results["databases"][name] = r
         curves[name] = (scores.genuine, scores.impostor_all)
+        all_genuine.append(scores.genuine)
+        all_quality.append(scores.genuine_quality)
         if name.startswith("FVC2002/"):
             pooled_genuine.append(scores.genuine)
             pooled_impostor.append(scores.impostor_all)
@@ -131,6 +135,28 @@ def run(args: argparse.Namespace) -> int:
             f"{'yes' if 100 * pooled['eer'] <= POOLED_TARGET_EER else 'no'} (target {POOLED_TARGET_EER}%) | - | - | - | - |"
         )
         print(rows[-1], flush=True)
+    quality_line = ""
+    if all_genuine:
+        from scipy.stats import spearmanr
+
+        quality = np.concatenate(all_quality)
+        genuine = np.concatenate(all_genuine)
+        rho = float(spearmanr(quality, genuine).statistic)
+        bands = {}
+        for low, high in ((0, 40), (40, 60), (60, 80), (80, 101)):
+            chosen = (quality >= low) & (quality < high)
+            bands[f"{low}-{min(high, 100)}"] = float(np.median(genuine[chosen])) if chosen.any() else None
+        results["quality_vs_genuine_score"] = {
+            "spearman_all_databases": rho,
+            "median_genuine_score_by_quality": bands,
+        }
+        quality_line = (
+            f"Genuine score against the lower image quality of the pair, all image databases: Spearman {rho:+.2f}; "
+            "median genuine score by quality band: "
+            + ", ".join(f"{band}: {'-' if v is None else f'{v:.3f}'}" for band, v in bands.items())
+            + ".\n\n"
+        )
+        print(quality_line)
     iso_rows = []
     for name, openafis_eer in ISO_DATABASES:
         if wanted is not None and name not in wanted:
@@ -163,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
         + "\n"
         + "\n".join(rows)
         + "\n\n"
+        + quality_line
         + iso_header
         + "\n"
         + "\n".join(iso_rows)

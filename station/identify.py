@@ -208,6 +208,11 @@ def mark(
             voter = session.get(Voter, personal_number)
             if voter is None:
                 return _not_on_list(session, info.election_id, personal_number)
+            if mobile and not voter.home_voting:
+                # The mobile ballot box serves only voters who applied to vote at home (a separate list).
+                raise WorkflowError(
+                    f"{voter.surname} {voter.given_name} is not on the home-voting list: they vote at the station"
+                )
             local, earlier = earlier_mark(session, personal_number)
             if earlier is not None and not override_by:
                 return IdentificationResult(Outcome.ALREADY_VOTED, voter, local, earlier)

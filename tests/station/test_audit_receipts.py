@@ -28,9 +28,9 @@ def loaded(kit: KitStore, package: bytes, cec_keys: dict[str, Path]) -> KitStore
 
 
 def _some_activity(kit: KitStore) -> None:
-    identify_manual(kit, PINS[0], FallbackReason.WORN_PRINTS, "op1", "chair")
+    identify_manual(kit, PINS[0], FallbackReason.WORN_PRINTS, "op1", "chair", mobile=True)  # a home voter
     mark(kit, PINS[1], IdPath.CARD_FINGER, "op1", score=0.93)
-    mark(kit, PINS[2], IdPath.FINGER, "op1", score=0.88, mobile=True)
+    mark(kit, PINS[2], IdPath.FINGER, "op1", score=0.88)
 
 
 def test_log_verifies_and_each_kind_of_tampering_is_found(loaded: KitStore) -> None:
@@ -68,7 +68,7 @@ def test_undo_and_reprint_are_logged_and_counted(loaded: KitStore) -> None:
     with pytest.raises(WorkflowError, match="reason"):
         undo(loaded, first.record.id, "chair", " ")
     undo(loaded, first.record.id, "chair", "wrong voter selected")
-    again = identify_manual(loaded, PINS[0], FallbackReason.INJURY, "op2", "chair")
+    again = identify_manual(loaded, PINS[0], FallbackReason.INJURY, "op2", "chair", mobile=True)
     assert again.outcome is Outcome.IDENTIFIED and again.record is not None
     record_print(loaded, again.record.id, ok=False, reprint=False, by="op2", error="paper out")
     record_print(loaded, again.record.id, ok=True, reprint=True, by="chair")
@@ -109,3 +109,14 @@ def test_receipts_sign_counters_and_opening_needs_zero(loaded: KitStore) -> None
         verify_receipt_payload(forged)
     assert any("Station total" in line for line in closing.lines())
     assert verify_log(loaded, loaded.signing_key().public_key()).ok
+
+
+def test_mobile_ballot_box_only_for_home_voters_and_counted_apart(loaded: KitStore) -> None:
+    home = next(v for v in national_list() if v.station_id == "3152" and v.home_voting)
+    other = next(v for v in national_list() if v.station_id == "3152" and not v.home_voting)
+    with pytest.raises(WorkflowError, match="home-voting list"):
+        identify_manual(loaded, other.personal_number, FallbackReason.INJURY, "op", "chair", mobile=True)
+    result = identify_manual(loaded, home.personal_number, FallbackReason.INJURY, "op", "chair", mobile=True)
+    assert result.outcome is Outcome.IDENTIFIED
+    c = counters(loaded)
+    assert c.mobile == 1 and c.identified == 1

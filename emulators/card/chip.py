@@ -26,13 +26,19 @@ SHORT_IDS = {0x1E: 0x011E, 0x1D: 0x011D, 0x01: 0x0101, 0x02: 0x0102, 0x0B: 0x010
 class ChipFaults:
     """Faults to inject. ``wrong_key_sw``: the status word for a failed EXTERNAL AUTHENTICATE (6300, 6982, 6988);
     ``corrupt_response_mac``: every protected answer carries a wrong MAC; ``garble_after``: after this many APDUs
-    every answer is replaced by ``garble_bytes``; ``remove_after``: the card is pulled after this many APDUs."""
+    every answer is replaced by ``garble_bytes``; ``remove_after``: the card is pulled after this many APDUs;
+    ``silent_after``: after this many APDUs the chip stops answering but stays in the field (a hung chip)."""
 
     wrong_key_sw: int = 0x6300
     corrupt_response_mac: bool = False
     garble_after: int | None = None
     garble_bytes: bytes = b"\x6f"
     remove_after: int | None = None
+    silent_after: int | None = None
+
+    def silent(self, count: int) -> bool:
+        """True when the APDU numbered ``count`` gets no answer."""
+        return self.silent_after is not None and count > self.silent_after
 
 
 def _sw(sw: int) -> bytes:

@@ -104,6 +104,8 @@ class VirtualCard:
                     answer = self.chip.process(payload)
                     if self.chip.removed.is_set():
                         break  # pulled mid-command: no answer, as with a card leaving the field
+                    if self.chip.faults.silent(self.chip.apdu_count):
+                        continue  # a hung chip: the reader must give up on its own
                 sock.sendall(len(answer).to_bytes(2, "big") + answer)
         except (OSError, ConnectionError) as exc:
             if self._sock is sock:

@@ -8,11 +8,12 @@ reconnects once and the caller starts the read again; a pulled card gives ``SCAR
 from __future__ import annotations
 
 import contextlib
+import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from station.devices.card.errors import CardError, CardRemovedError, NoCardError, NoReaderError
+from station.devices.card.errors import CardError, CardRemovedError, CardTimeout, NoCardError, NoReaderError
 
 try:
     from smartcard import scard
@@ -123,6 +124,39 @@ class PcscContext:
                 scard.SCardReleaseContext(self.handle)
 
 
+class _Worker:
+    """One daemon thread that runs blocking PC/SC calls, so that the caller can stop waiting at a deadline."""
+
+    def __init__(self, function: Callable[[bytes], bytes]) -> None:
+        self._function = function
+        self._requests: queue.Queue[bytes | None] = queue.Queue()
+        self._results: queue.Queue[tuple[bytes | None, BaseException | None]] = queue.Queue()
+        threading.Thread(target=self._run, name="pcsc-transmit", daemon=True).start()
+
+    def _run(self) -> None:
+        while (request := self._requests.get()) is not None:
+            try:
+                self._results.put((self._function(request), None))
+            except BaseException as exc:  # handed to the caller's thread
+                self._results.put((None, exc))
+
+    def call(self, request: bytes, timeout_s: float) -> bytes:
+        """Run the function on the worker; ``TimeoutError`` when it does not return within ``timeout_s``."""
+        self._requests.put(request)
+        try:
+            result, error = self._results.get(timeout=timeout_s)
+        except queue.Empty:
+            raise TimeoutError from None
+        if error is not None:
+            raise error
+        assert result is not None
+        return result
+
+    def stop(self) -> None:
+        """Let the thread end after its current call."""
+        self._requests.put(None)
+
+
 class CardConnection:
     """A connection to the card in one reader; transmit() sends raw APDU bytes and returns the raw answer."""
 
@@ -136,9 +170,34 @@ class CardConnection:
         self.card = card
         self.protocol = protocol
         self._open = True
+        #: time.monotonic() after which transmit() gives up; a hung chip or driver blocks pcscd indefinitely.
+        self.deadline: float | None = None
+        self._worker: _Worker | None = None
 
     def transmit(self, apdu: bytes) -> bytes:
-        """Send one command APDU; a card reset raises :class:`CardRemovedError` after reconnecting once."""
+        """Send one command APDU; a card reset raises :class:`CardRemovedError` after reconnecting once.
+
+        With a :attr:`deadline`, the call runs on a helper thread and :class:`CardTimeout` is raised when the chip
+        does not answer in time; the stuck call is abandoned (it ends when the card leaves the reader) and the
+        connection is marked unusable.
+        """
+        if self.deadline is None:
+            return self._transmit(apdu)
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise CardTimeout("the card did not finish in time; remove it and put it back")
+        if self._worker is None:
+            self._worker = _Worker(self._transmit)
+        try:
+            return self._worker.call(apdu, remaining)
+        except TimeoutError:
+            self._open = False
+            self._worker = None  # abandoned: its daemon thread ends when pcscd returns
+            raise CardTimeout(
+                f"the card did not answer within the time limit; remove it from {self.reader!r} and put it back"
+            ) from None
+
+    def _transmit(self, apdu: bytes) -> bytes:
         with self._lock:
             if not self._open:
                 raise CardRemovedError("the card connection is closed; put the card back on the reader")
@@ -158,11 +217,17 @@ class CardConnection:
 
     def close(self) -> None:
         """Disconnect explicitly: a stale connection collected later would reset the next card (HARDWARE notes)."""
-        with self._lock:
-            if self._open:
-                self._open = False
-                with contextlib.suppress(Exception):
-                    scard.SCardDisconnect(self.card, scard.SCARD_LEAVE_CARD)
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
+        if not self._lock.acquire(timeout=0.5):
+            return  # a transmit is stuck in pcscd: disconnecting would block too; it ends when the card leaves
+        try:
+            self._open = False
+            with contextlib.suppress(Exception):
+                scard.SCardDisconnect(self.card, scard.SCARD_LEAVE_CARD)
+        finally:
+            self._lock.release()
 
     def __enter__(self) -> CardConnection:
         return self

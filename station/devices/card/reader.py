@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from station.devices.card.emrtd import CardRead, read_document
-from station.devices.card.errors import CardError, CardRemovedError, NoCardError, NoReaderError
+from station.devices.card.errors import CardError, CardRemovedError, NoReaderError
 from station.devices.card.mrz import Mrz
 from station.devices.card.passive_auth import TrustStore
 from station.devices.card.pcsc import CardConnection, PcscContext, scard
@@ -212,10 +212,8 @@ class CardReader(Device):
     def _read(self, context: PcscContext, mrz: Mrz) -> CardRead:
         last: CardError | None = None
         for _ in range(self.profile.attempts):
-            try:
-                connection = CardConnection(context, self.name)
-            except NoCardError:
-                raise
+            connection = CardConnection(context, self.name)
+            connection.deadline = time.monotonic() + self.profile.read_s
             try:
                 return read_document(
                     connection.transmit,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import queue
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -241,3 +243,29 @@ def test_device_urls(pcscd: PcscDaemon, pki: TestPki, genuine: ChipFiles, tmp_pa
             emulated.read_now(wrong)
     finally:
         emulated.close()
+
+
+def test_hung_chip_times_out_then_next_card_reads(pcscd: PcscDaemon, pki: TestPki, genuine: ChipFiles) -> None:
+    wait_absent()
+    profile = dataclasses.replace(load_reader_profile("vpcd"), read_s=1.0)
+    device = CardReader(READER, profile, TrustStore([pki.csca_cert]))
+    device.open()
+    try:
+        device.expect(parse_mrz(genuine.mrz))
+        card = insert(genuine, ChipFaults(silent_after=6))
+        inserted = next_event(device, CardInserted)
+        assert isinstance(inserted, CardInserted)
+        started = time.monotonic()
+        failed = next_event(device, CardReadFailed)
+        assert isinstance(failed, CardReadFailed)
+        assert failed.code is ErrorCode.DEVICE_TIMEOUT
+        assert time.monotonic() - started < profile.read_s + 1.0
+        card.remove()  # the operator takes the card off: the abandoned call returns
+        next_event(device, CardRemoved)
+        card = insert(genuine)
+        try:
+            assert isinstance(next_event(device, CardReadDone), CardReadDone)
+        finally:
+            card.remove()
+    finally:
+        device.close()

@@ -88,7 +88,7 @@ SEGMENT_MIN_BAND_RATIO = 0.35
 #: Pixel-level refinement after enhancement: foreground where the local energy of the enhanced ridges (Gaussian σ in
 #: px, about one ridge period) is at least this fraction of its median over the window mask.
 REFINE_SIGMA_PX = 8.0
-REFINE_ENERGY_FRACTION = 0.25
+REFINE_ENERGY_FRACTION = 0.1
 #: Image side of a 'dead' image: if its grey levels vary less than this standard deviation (0..255 grey levels),
 #: there is nothing to segment.
 BLANK_STD_GREY = 4.0
@@ -103,7 +103,7 @@ ORIENTATION_BLOCK_SIGMA_BLOCKS = 1.0
 #: Radial band-pass around the local ridge frequency: Gaussian σ as a fraction of that frequency.
 ENHANCE_RADIAL_SIGMA_FRACTION = 0.25
 #: Angular pass band half-width (rad): narrow where ridges are coherent, wide near cores, deltas and scars.
-ENHANCE_MIN_ANGULAR_HALF_WIDTH_RAD = 0.35
+ENHANCE_MIN_ANGULAR_HALF_WIDTH_RAD = 0.55
 ENHANCE_MAX_ANGULAR_HALF_WIDTH_RAD = 1.2
 #: Frequency field smoothing over neighbouring blocks (σ in blocks): ridge spacing changes slowly over a finger.
 FREQUENCY_SMOOTH_SIGMA_BLOCKS = 1.5
@@ -117,7 +117,7 @@ MIN_BLOB_AREA_PX = 30
 #: Skeleton length traced from a minutia to measure its direction (px, about one ridge period).
 DIRECTION_TRACE_PX = 10
 #: Minutiae closer than this to the foreground border (px) are dropped: the ridge ends there because the image does.
-BORDER_MARGIN_PX = 14.0
+BORDER_MARGIN_PX = 10.0
 #: A skeleton branch shorter than this (px) between two minutiae is a spur, a bridge or a short break (about 1.5
 #: ridge periods): both minutiae are false.
 SHORT_BRANCH_PX = 14
@@ -128,7 +128,7 @@ BROKEN_RIDGE_ANGLE_RAD = 0.8
 #: Any two minutiae closer than this (px) are noise (real minutiae are at least about a ridge period apart).
 MIN_MINUTIA_DISTANCE_PX = 6.0
 #: Minutiae whose local orientation coherence is below this (0..1) sit in noise and are dropped.
-MIN_MINUTIA_COHERENCE = 0.2
+MIN_MINUTIA_COHERENCE = 0.05
 #: At most this many minutiae are kept (best quality first): more only slows matching.
 MAX_MINUTIAE = 90
 

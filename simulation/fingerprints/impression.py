@@ -39,7 +39,12 @@ class SkinCondition(StrEnum):
 
 
 #: Shares of skin conditions when none is asked for: most impressions are ordinary.
-CONDITION_SHARES = {SkinCondition.NORMAL: 0.6, SkinCondition.DRY: 0.18, SkinCondition.WET: 0.14, SkinCondition.WORN: 0.08}
+CONDITION_SHARES = {
+    SkinCondition.NORMAL: 0.45,
+    SkinCondition.DRY: 0.25,
+    SkinCondition.WET: 0.18,
+    SkinCondition.WORN: 0.12,
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,12 +100,19 @@ def generate_impression(
     press = drawn_pressure if pressure is None else float(pressure)
 
     contact = _contact_region(master, press, contact_rng)
-    ink = _ink(master.ridges, chosen, press, skin_rng)
+    ink = _ink(master.ridges, master.seed, chosen, press, skin_rng)
     ink *= cv2.GaussianBlur(contact.astype(np.float32), (0, 0), 2.0)
     rotation = place_rng.uniform(-p.ROTATION_HALF_RANGE_RAD, p.ROTATION_HALF_RANGE_RAD)
+    # Operators centre the finger on the glass: the window is centred on the contact region, give or take.
+    contact_ys, contact_xs = np.nonzero(contact)
+    centre = (
+        (float(contact_xs.mean()), float(contact_ys.mean()))
+        if len(contact_xs)
+        else (master.silhouette.cx, master.silhouette.cy)
+    )
     window = (
-        master.silhouette.cx + place_rng.normal(0, p.TRANSLATION_SD_PX),
-        master.silhouette.cy + place_rng.normal(0, p.TRANSLATION_SD_PX),
+        centre[0] + place_rng.normal(0, p.TRANSLATION_SD_PX),
+        centre[1] + place_rng.normal(0, p.TRANSLATION_SD_PX),
     )
     map_x, map_y = _backward_map(master, contact, size, rotation, window, place_rng)
     placed = np.asarray(
@@ -108,7 +120,9 @@ def generate_impression(
         dtype=np.float32,
     )
     if chosen is SkinCondition.WORN:
-        _draw_creases(placed, skin_rng)
+        _draw_creases(placed, skin_rng, int(skin_rng.integers(3, 10)))
+    elif skin_rng.random() < p.CREASE_CHANCE:
+        _draw_creases(placed, skin_rng, int(skin_rng.integers(1, 3)))
     image = _render(placed, chosen, render_rng)
     image.setflags(write=False)
     contact.setflags(write=False)
@@ -138,7 +152,9 @@ def _condition(condition: SkinCondition | str | None, rng: np.random.Generator) 
         ) from None
 
 
-def _contact_region(master: MasterFingerprint, pressure: float, rng: np.random.Generator) -> npt.NDArray[np.bool_]:
+def _contact_region(
+    master: MasterFingerprint, pressure: float, rng: np.random.Generator
+) -> npt.NDArray[np.bool_]:
     """Where the skin touches the platen, on the master canvas: an off-centre ellipse with a ragged border."""
     shape = master.shape
     s = master.silhouette
@@ -151,7 +167,11 @@ def _contact_region(master: MasterFingerprint, pressure: float, rng: np.random.G
 
 
 def _ink(
-    ridges: npt.NDArray[np.float32], condition: SkinCondition, pressure: float, rng: np.random.Generator
+    ridges: npt.NDArray[np.float32],
+    finger_seed: int,
+    condition: SkinCondition,
+    pressure: float,
+    rng: np.random.Generator,
 ) -> npt.NDArray[np.float32]:
     """How dark each master pixel prints (0 to 1) for this skin condition and pressure."""
     # Threshold on the ridge field (which runs from -1 in valleys to +1 on crests): a higher threshold thins ridges.
@@ -161,8 +181,21 @@ def _ink(
         SkinCondition.WET: rng.uniform(-0.55, -0.3),
         SkinCondition.WORN: rng.uniform(0.0, 0.3),
     }[condition] - 0.25 * (pressure - 0.5)
-    ink = np.clip((ridges - threshold) / 0.7 + 0.5, 0.0, 1.0).astype(np.float32)
     shape = (int(ridges.shape[0]), int(ridges.shape[1]))
+    # Ridge edges are never smooth: the finger's own texture (the same at every impression) plus a little that
+    # changes with each contact; pores open as light dots along the crests [HB6, "noising and rendering"].
+    skin = np.random.default_rng([finger_seed, 0x5C1])
+    texture = 0.3 * smooth_noise(shape, 3.0, skin) + 0.12 * smooth_noise(shape, 3.0, rng)
+    ink = np.clip((ridges + texture - threshold) / 0.7 + 0.5, 0.0, 1.0).astype(np.float32)
+    pores = np.zeros(shape, np.float32)
+    count = int(np.count_nonzero(ridges > 0.5) / p.PORE_AREA_PX2)
+    ys, xs = np.nonzero(ridges > 0.5)
+    if count and len(xs):
+        chosen = skin.choice(len(xs), size=count, replace=False)
+        pores[ys[chosen], xs[chosen]] = 1.0
+        pores = cv2.GaussianBlur(pores, (0, 0), 1.0) * 6.0
+        visible = 0.2 if condition is SkinCondition.WET else rng.uniform(0.4, 0.9)
+        ink *= 1.0 - np.clip(pores * visible, 0.0, 0.9)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
     if condition is SkinCondition.DRY:
         ink = cv2.erode(ink, kernel)
@@ -220,10 +253,10 @@ def _backward_map(
     return map_x.astype(np.float32), map_y.astype(np.float32)
 
 
-def _draw_creases(ink: npt.NDArray[np.float32], rng: np.random.Generator) -> None:
+def _draw_creases(ink: npt.NDArray[np.float32], rng: np.random.Generator, count: int) -> None:
     """White lines across worn skin (creases and scars), drawn in place."""
     rows, cols = ink.shape
-    for _ in range(int(rng.integers(3, 10))):
+    for _ in range(count):
         x0, y0 = rng.uniform(0, cols), rng.uniform(0, rows)
         angle = rng.uniform(0, math.pi)
         length = rng.uniform(60, 260)
@@ -231,14 +264,25 @@ def _draw_creases(ink: npt.NDArray[np.float32], rng: np.random.Generator) -> Non
         cv2.line(ink, (int(x0), int(y0)), (int(x1), int(y1)), 0.0, int(rng.integers(2, 5)), cv2.LINE_AA)
 
 
-def _render(ink: npt.NDArray[np.float32], condition: SkinCondition, rng: np.random.Generator) -> npt.NDArray[np.uint8]:
+def _render(
+    ink: npt.NDArray[np.float32], condition: SkinCondition, rng: np.random.Generator
+) -> npt.NDArray[np.uint8]:
     """Grey image from ink: non-uniform background, ridge contrast, optical blur, sensor noise."""
     shape = (int(ink.shape[0]), int(ink.shape[1]))
     background = rng.uniform(*p.BACKGROUND_GREY) + 8.0 * smooth_noise(shape, 80.0, rng)
-    contrast = rng.uniform(*p.RIDGE_CONTRAST_GREY) * (0.9 + 0.1 * smooth_noise(shape, 50.0, rng))
+    # Pressure is never even over the whole contact: some areas print faint.
+    uneven = np.clip(1.0 - p.PRESSURE_UNEVENNESS * (0.5 + 0.5 * smooth_noise(shape, 70.0, rng)), 0.2, 1.0)
+    contrast = rng.uniform(*p.RIDGE_CONTRAST_GREY) * uneven
     if condition is SkinCondition.DRY:
         contrast *= 0.85
     grey = (background - contrast * ink).astype(np.float32)
+    # Dirt and latent residue on the glass: soft dark or light smudges.
+    for _ in range(int(rng.integers(0, p.DIRT_SPOTS_MAX + 1))):
+        spot = np.zeros(shape, np.float32)
+        centre = (int(rng.integers(0, shape[1])), int(rng.integers(0, shape[0])))
+        axes = (int(rng.integers(6, 40)), int(rng.integers(6, 40)))
+        cv2.ellipse(spot, centre, axes, float(rng.uniform(0, 180)), 0, 360, 1.0, -1)
+        grey += rng.uniform(-50, 30) * cv2.GaussianBlur(spot, (0, 0), float(rng.uniform(3, 10)))
     grey = np.asarray(cv2.GaussianBlur(grey, (0, 0), rng.uniform(*p.BLUR_SIGMA_PX)), dtype=np.float32)
     grey += rng.normal(0.0, rng.uniform(*p.NOISE_SD_GREY), size=shape).astype(np.float32)
     return np.clip(np.rint(grey), 0, 255).astype(np.uint8)

@@ -68,32 +68,43 @@ ORIENTATION_BINS = 16
 #: narrow-band enough to enforce the period yet local enough to follow the orientation.
 GABOR_SIGMA_PER_PERIOD = 0.48
 #: Growth iterations: starting from sparse seeds each pass grows ridges by about a filter radius.
-GROWTH_ITERATIONS = 10
+GROWTH_ITERATIONS = 7
 #: One random seed point per this many square pixels of fingertip: the seeds' density sets how many minutiae appear
 #: where fronts of ridges growing from different seeds meet.
-SEED_AREA_PX2 = 1200.0
+SEED_AREA_PX2 = 2200.0
 #: Gain before clipping to [-1, 1] after each pass: the clipping is what makes ridges binary-like.
 GROWTH_GAIN = 3.0
+#: Width of the window (Gaussian sigma, px) over which the local ridge amplitude is measured for normalisation:
+#: about one ridge period.
+GROWTH_NORMALISATION_SIGMA_PX = 8.0
 
 # --- impressions [HB6] ---------------------------------------------------------------------------------------
 #: Impression size (px): between FVC2002 DB1 (388 x 374) and CrossMatch (504 x 480).
 IMPRESSION_WIDTH_PX = 400
 IMPRESSION_HEIGHT_PX = 480
 #: Translation of the finger on the platen (px, standard deviation) and rotation (rad, uniform half-range).
-TRANSLATION_SD_PX = 22.0
-ROTATION_HALF_RANGE_RAD = math.radians(12.0)
+TRANSLATION_SD_PX = 38.0
+ROTATION_HALF_RANGE_RAD = math.radians(20.0)
 #: Contact region: an ellipse whose half-axes are this fraction of the fingertip's, grown with pressure.
-CONTACT_SCALE = (0.62, 0.95)
+CONTACT_SCALE = (0.75, 1.05)
 #: Plastic distortion (Cappelli, Maio, Maltoni, "Modelling plastic distortion in fingerprint images", ICAPR 2001):
 #: the close-contact region is this fraction of the contact region; outside it the skin follows an extra rigid
 #: motion, up to these limits, reached over a transition this wide (px).
 CLOSE_CONTACT_SCALE = 0.45
-DISTORTION_ROTATION_RAD = math.radians(4.0)
-DISTORTION_SHIFT_PX = 10.0
+DISTORTION_ROTATION_RAD = math.radians(7.0)
+DISTORTION_SHIFT_PX = 22.0
 DISTORTION_TRANSITION_PX = 60.0
+#: One sweat pore per this many square pixels of ridge crest: pores are about 0.4 mm (8 px) apart along a ridge.
+PORE_AREA_PX2 = 60.0
 #: Grey levels (0 black to 255 white): sensor background and the darkest ridge.
-BACKGROUND_GREY = (195.0, 245.0)
-RIDGE_CONTRAST_GREY = (120.0, 200.0)
+BACKGROUND_GREY = (205.0, 250.0)
+RIDGE_CONTRAST_GREY = (150.0, 215.0)
+#: Chance that an ordinary finger shows a crease or scar line or two (worn fingers always show several).
+CREASE_CHANCE = 0.3
+#: How much ridge contrast may fade over parts of the contact from uneven pressure (fraction of full contrast).
+PRESSURE_UNEVENNESS = 0.5
+#: At most this many smudges of dirt or latent residue on the platen per impression.
+DIRT_SPOTS_MAX = 4
 #: Sensor noise (grey levels, standard deviation) and blur of the optics (px, Gaussian sigma).
-NOISE_SD_GREY = (3.0, 10.0)
-BLUR_SIGMA_PX = (0.6, 1.1)
+NOISE_SD_GREY = (5.0, 24.0)
+BLUR_SIGMA_PX = (0.7, 1.5)

@@ -101,6 +101,9 @@ def grow_ridges(
         for spectrum, where in groups:
             response = cv2.dft(cv2.mulSpectrums(spectrum_in, spectrum, 0), flags=_INVERSE)
             out[where] = response.ravel()[where]
-        peak = float(np.max(np.abs(out))) or 1.0
-        image = np.clip(grown * (p.GROWTH_GAIN / peak), -1.0, 1.0)
+        # Local normalisation: dividing by the local amplitude lets weak fronts far from the seeds grow as fast as
+        # the ridges near them, so every part of the finger fills in after a few passes.
+        amplitude = cv2.GaussianBlur(np.abs(grown), (0, 0), p.GROWTH_NORMALISATION_SIGMA_PX)
+        floor = 0.02 * float(amplitude.max() or 1.0)
+        image = np.clip(grown * (p.GROWTH_GAIN / 2.0) / (amplitude + floor), -1.0, 1.0)
     return np.ascontiguousarray(image[:rows, :cols])

@@ -107,6 +107,7 @@ def detect_minutiae(skeleton: npt.NDArray[np.bool_], orientation: OrientationFie
     ys, xs = np.nonzero((cn == 1) | (cn == 3))
     codes = neighbour_codes(skeleton)
     index = {(int(y), int(x)): i for i, (y, x) in enumerate(zip(ys, xs, strict=True))}
+    ridge_angles, coherence32 = orientation.at(ys, xs)
     angles = np.zeros(len(ys))
     kinds = np.zeros(len(ys), dtype=np.int64)
     links: list[tuple[int, int, int]] = []
@@ -125,10 +126,10 @@ def detect_minutiae(skeleton: npt.NDArray[np.bool_], orientation: OrientationFie
             kinds[i] = MinutiaKind.BIFURCATION
             vx, vy = _away_from_stem(ends)
         traced = math.atan2(vy, vx)  # pixel frame, y down
-        ridge = float(orientation.angle[y, x])
+        ridge = float(ridge_angles[i])
         aligned = ridge if abs(_wrap(traced - ridge)) <= math.pi / 2 else ridge + math.pi
         angles[i] = (-aligned) % (2 * math.pi)  # to the screen counter-clockwise frame of model.py
-    coherence = orientation.coherence[ys, xs].astype(np.float64)
+    coherence = coherence32.astype(np.float64)
     link_array = np.asarray(links, dtype=np.int64).reshape(-1, 3)
     return RawMinutiae(xs.astype(np.int64), ys.astype(np.int64), angles, kinds, coherence, link_array)
 

@@ -25,12 +25,29 @@ FloatImage = npt.NDArray[np.float32]
 
 @dataclass(frozen=True)
 class OrientationField:
-    """``angle`` and ``coherence`` per pixel; ``block_angle`` and ``block_coherence`` per analysis window."""
+    """The averaged tensor per pixel (``gxx``, ``gyy``, ``gxy``) and the field per analysis window.
 
-    angle: FloatImage
-    coherence: FloatImage
+    Per-pixel angle and coherence are derived on demand: the extractor needs them only at minutiae (:meth:`at`);
+    the full images (:attr:`angle`, :attr:`coherence`) are for the debug sink and tests.
+    """
+
+    gxx: FloatImage
+    gyy: FloatImage
+    gxy: FloatImage
     block_angle: FloatImage
     block_coherence: FloatImage
+
+    def at(self, ys: npt.NDArray[np.intp], xs: npt.NDArray[np.intp]) -> tuple[FloatImage, FloatImage]:
+        """Ridge orientation (rad, [0, π), pixel frame) and coherence (0..1) at the given pixels."""
+        return _angle_and_coherence(self.gxx[ys, xs], self.gyy[ys, xs], self.gxy[ys, xs])
+
+    @property
+    def angle(self) -> FloatImage:
+        return _angle_and_coherence(self.gxx, self.gyy, self.gxy)[0]
+
+    @property
+    def coherence(self) -> FloatImage:
+        return _angle_and_coherence(self.gxx, self.gyy, self.gxy)[1]
 
 
 def _angle_and_coherence(
@@ -53,8 +70,7 @@ def orientation_field(
     weight = mask.astype(np.float32)
     gxx, gyy, gxy = gx * gx * weight, gy * gy * weight, gx * gy * weight
     sigma = p.ORIENTATION_SIGMA_PX
-    smooth = [cv2.GaussianBlur(g, (0, 0), sigma) for g in (gxx, gyy, gxy)]
-    angle, coherence = _angle_and_coherence(*smooth)
+    smooth = [np.asarray(cv2.GaussianBlur(g, (0, 0), sigma), dtype=np.float32) for g in (gxx, gyy, gxy)]
     # Window field: the tensor averaged over each window's footprint, then over neighbouring windows.
     # Window field: the tensor averaged over each step-sized cell around a window centre (cells start S/2 before
     # the image, as the windows do), then smoothed over neighbouring windows.
@@ -67,4 +83,4 @@ def orientation_field(
     ]
     small = [cv2.GaussianBlur(g, (0, 0), p.ORIENTATION_BLOCK_SIGMA_BLOCKS) for g in small]
     block_angle, block_coherence = _angle_and_coherence(*small)
-    return OrientationField(angle, coherence, block_angle, block_coherence)
+    return OrientationField(smooth[0], smooth[1], smooth[2], block_angle, block_coherence)

@@ -220,3 +220,19 @@ def test_failed_print_keeps_the_voter_and_supervisor_reprints(kit: Kit) -> None:
     normal.confirm("chair")
     assert normal.state is State.PRINTED and "[raster]" not in kit.printer_emu.slips[-1].text
     assert counters(kit.store).reprints == 1
+
+
+def test_scanner_unplugged_is_a_device_fault_and_nothing_is_recorded(kit: Kit) -> None:
+    flow = _card_flow(kit)
+    flow.card_read(CardData(kit.pins[0]))
+    kit.scanner_emu.unplug()
+    flow.capture(timeout_s=3)
+    assert flow.state is State.DEVICE_FAULT and "scanner" in flow.message
+    c = counters(kit.store)
+    assert c.identified == 0 and c.failure_to_acquire == 0 and c.failure_to_match == 0
+    # The typed fallback with the reason "device fault" still works.
+    manual = ManualFlow(kit.store, kit.printer, "op1", gallery=kit.gallery)
+    manual.start()
+    manual.enter(kit.pins[0], FallbackReason.DEVICE_FAULT)
+    manual.confirm("chair")
+    assert manual.state is State.PRINTED and counters(kit.store).manual_by_reason == {"device_fault": 1}

@@ -152,6 +152,8 @@ class PeerCursor(Base):
     __tablename__ = "peer_cursors"
     kit_id: Mapped[str] = mapped_column(String(16), primary_key=True)
     audit_seq: Mapped[int] = mapped_column(Integer, default=0)
+    #: The peer's Ed25519 public key (hex), pinned at first contact: a later reply under another key is refused.
+    public_key: Mapped[str] = mapped_column(String(64), default="")
 
 
 class Worker(Base):

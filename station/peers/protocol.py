@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from station.audit import entry_hash
+from station.signing import public_from_hex, verify
 from station.store import AuditEntry, KitStore, PeerCursor, PeerMark
 
 #: Largest batch per reply: keeps a reconnecting kit's first reply small (~200 bytes per change).
@@ -36,11 +38,12 @@ def changes_since(store: KitStore, after: int) -> dict[str, Any]:
     changes = []
     for row in rows:
         body = json.loads(row.body)
-        changes.append({"seq": row.seq, "kind": row.kind, "at": row.at.isoformat(), "body": body})
+        changes.append({"seq": row.seq, "kind": row.kind, "at": row.at.isoformat(), "body": body,
+                        "prev_hash": row.prev_hash, "hash": row.hash, "signature": row.signature})
     # When a full batch came back, the cursor may only move to the last change sent, not to the log's end.
     upto = rows[-1].seq if len(rows) == MAX_CHANGES else last
-    return {"election": info.election_id, "station": info.station_id, "kit": info.kit_id, "changes": changes,
-            "upto": upto}
+    return {"election": info.election_id, "station": info.station_id, "kit": info.kit_id, "key": info.public_key,
+            "changes": changes, "upto": upto}
 
 
 def apply_changes(store: KitStore, reply: dict[str, Any]) -> int:
@@ -51,13 +54,26 @@ def apply_changes(store: KitStore, reply: dict[str, Any]) -> int:
     kit = str(reply["kit"])
     if kit == info.kit_id:
         raise ValueError("a peer claims this kit's own number: two kits set up with the same kit number")
+    public = public_from_hex(str(reply.get("key", "")))
+    for change in reply["changes"]:
+        # Each change is an entry of the peer's signed audit log: recompute its hash and check the signature, so a
+        # machine on the LAN cannot inject marks (or undo them) in a kit's name.
+        at = datetime.fromisoformat(change["at"])
+        digest = entry_hash(change["prev_hash"], int(change["seq"]), at, change["kind"], change["body"])
+        if digest != change["hash"] or not verify(public, bytes.fromhex(change["signature"]), bytes.fromhex(digest)):
+            raise ValueError(f"peer kit {kit} sent an entry ({change['seq']}) whose signature does not verify")
     learnt = 0
     now = datetime.now(UTC)
     with store.transaction() as session:
         cursor = session.get(PeerCursor, kit)
         if cursor is None:
-            cursor = PeerCursor(kit_id=kit, audit_seq=0)
+            cursor = PeerCursor(kit_id=kit, audit_seq=0, public_key=str(reply["key"]))
             session.add(cursor)
+        elif cursor.public_key and cursor.public_key != reply["key"]:
+            raise ValueError(
+                f"peer kit {kit} now presents another signing key than at first contact: check that kit; its marks "
+                "are not accepted"
+            )
         for change in reply["changes"]:
             if change["seq"] <= cursor.audit_seq:
                 continue

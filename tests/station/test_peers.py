@@ -3,6 +3,7 @@ reconciliation without losing or doubling a mark, equal closing counters."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -113,3 +114,24 @@ def test_two_kits_racing_for_the_same_voter(pair) -> None:
     if list(results.values()).count(Outcome.IDENTIFIED) == 2:
         _wait(lambda: counters(a).conflicts == counters(b).conflicts == 1, 3)
     assert counters(a).station_identified == counters(b).station_identified == 1
+
+
+def test_forged_or_rekeyed_peer_changes_are_refused(
+    tmp_path: Path, package: bytes, cec_keys: dict[str, Path]
+) -> None:
+    from station.peers import apply_changes, changes_since
+
+    a, b = _kit(tmp_path, "1", package, cec_keys), _kit(tmp_path, "2", package, cec_keys)
+    identify_manual(a, PINS[0], FallbackReason.INJURY, "op", "chair")
+    reply = changes_since(a, 0)
+    forged = json.loads(json.dumps(reply))
+    forged["changes"][-1]["body"]["personal_number"] = PINS[1]
+    with pytest.raises(ValueError, match="does not verify"):
+        apply_changes(b, forged)
+    assert apply_changes(b, reply) == 1
+    assert apply_changes(b, reply) == 0  # idempotent
+    impostor = _kit(tmp_path / "x", "1", package, cec_keys)  # another machine claiming to be kit 1
+    identify_manual(impostor, PINS[2], FallbackReason.INJURY, "op", "chair")
+    with pytest.raises(ValueError, match="another signing key"):
+        apply_changes(b, changes_since(impostor, 0))
+    assert counters(b).station_identified == 1

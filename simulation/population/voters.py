@@ -16,6 +16,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +29,9 @@ from simulation.population.mrz import Td1Mrz, build_td1
 from simulation.population.names import FullName, draw_name
 from simulation.population.pin import format_pin
 from simulation.population.stations import Country, PollingStation
+
+if TYPE_CHECKING:  # the fingerprint generator (OpenCV) is imported only when a finger is drawn
+    from simulation.fingerprints import Impression, MasterFingerprint
 
 #: ISO/IEC 19794-2 finger position codes: 1 right thumb, 2 right index, 3 right middle, 6 left thumb, 7 left
 #: index, 8 left middle.
@@ -54,8 +58,8 @@ class EnrolledFinger:
     position: int
     seed: int
 
-    def master(self) -> object:
-        """The finger's master fingerprint (``simulation.fingerprints.MasterFingerprint``), drawn on demand."""
+    def master(self) -> MasterFingerprint:
+        """The finger's master fingerprint, drawn on demand (a few tenths of a second)."""
         from simulation.fingerprints import generate_master
 
         return generate_master(self.seed)
@@ -96,6 +100,20 @@ class SyntheticVoter:
     def face_png(self) -> bytes:
         """The face picture placeholder as PNG bytes."""
         return face_png(self.face_seed, self.sex, self.age)
+
+    def impression(self, position: int, index: int) -> Impression:
+        """Impression number ``index`` of the enrolled finger at ISO ``position``, taken with the voter's skin
+        (worn and dry skins print as such; ordinary skin gets the generator's usual mix of conditions)."""
+        from simulation.fingerprints import generate_impression
+
+        for finger in self.fingers:
+            if finger.position == position:
+                condition = self.skin if self.skin in ("worn", "dry") else None
+                return generate_impression(finger.master(), index, condition)
+        raise PopulationError(
+            f"voter {self.personal_number} has no enrolled finger at position {position}; "
+            f"enrolled: {[f.position for f in self.fingers]}"
+        )
 
     def list_row(self) -> dict[str, str]:
         """The voter as a row of the kit's development list format (``station/voter_list.py`` columns + address)."""

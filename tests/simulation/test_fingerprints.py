@@ -59,7 +59,9 @@ def test_ridges_turn_around_the_singular_points(pattern: str, cores: int, deltas
     measured = ridge_orientation(m.image())
     # Deltas of whorls may fall at the very edge of the finger (as on real fingers): check the points with ridges
     # all around them.
-    inside = [s for s in m.singularities if m.silhouette.normalised_radius(np.array(s.x), np.array(s.y)) < 0.75]
+    inside = [
+        s for s in m.singularities if m.silhouette.normalised_radius(np.array(s.x), np.array(s.y)) < 0.75
+    ]
     assert sum(s.kind == "core" for s in inside) == cores
     for s in inside:
         expected = 0.5 if s.kind == "core" else -0.5
@@ -213,3 +215,31 @@ def test_class_shares_follow_nist_frequencies() -> None:
 def test_bad_arguments_raise_one_clear_error(call: Callable[[], object]) -> None:
     with pytest.raises(SyntheticFingerprintError, match="use|must"):
         call()
+
+
+@pytest.mark.slow
+def test_the_project_engine_tells_synthetic_fingers_apart() -> None:
+    """Realism smoke test with the project's own engine: synthetic impressions extract with usable quality, and
+    impressions of one finger score far above impressions of others (the bench gives the full table)."""
+    from fingerprint import compare
+    from fingerprint.extract import extract
+
+    templates = {}
+    qualities = []
+    for seed in (21, 22, 23):
+        m = generate_master(seed)
+        for index in range(2):
+            extraction = extract(generate_impression(m, index, "normal", pressure=0.6).image, 500)
+            templates[(seed, index)] = extraction.template
+            qualities.append(extraction.quality.score)
+    genuine = [compare(templates[(s, 0)], templates[(s, 1)]) for s in (21, 22, 23)]
+    impostor = [
+        compare(templates[(a, i)], templates[(b, j)])
+        for a, b in ((21, 22), (21, 23), (22, 23))
+        for i in (0, 1)
+        for j in (0, 1)
+    ]
+    assert min(qualities) >= 40
+    assert all(len(t) >= 12 for t in templates.values())
+    assert np.mean(genuine) > 3 * np.mean(impostor)
+    assert min(genuine) > max(impostor)

@@ -30,7 +30,11 @@ from simulation.population.mrz import transliterate
 from simulation.population.voters import identity_keys
 
 #: ICAO Doc 9303 part 5, the TD1 specimen (fictitious state Utopia).
-ICAO_TD1 = ("I<UTOD231458907<<<<<<<<<<<<<<<", "7408122F1204159UTO<<<<<<<<<<<6", "ERIKSSON<<ANNA<MARIA<<<<<<<<<<")
+ICAO_TD1 = (
+    "I<UTOD231458907<<<<<<<<<<<<<<<",
+    "7408122F1204159UTO<<<<<<<<<<<6",
+    "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
+)
 
 
 @lru_cache(maxsize=4)
@@ -126,7 +130,9 @@ def test_pin_structure_round_trips() -> None:
     assert parse_pin("22912200099999").sex == "M"
 
 
-@pytest.mark.parametrize("bad", ["30703199000042", "1070319900004", "10703199000042x", "13104199000042", "12902199100001"])
+@pytest.mark.parametrize(
+    "bad", ["30703199000042", "1070319900004", "10703199000042x", "13104199000042", "12902199100001"]
+)
 def test_malformed_pins_are_refused(bad: str) -> None:
     with pytest.raises(PopulationError):
         parse_pin(bad)
@@ -195,7 +201,17 @@ def test_russian_names_are_commoner_in_the_north() -> None:
         stations = [s for s in country().stations if s.oblast_code == code][:3]
         return [v for s in stations for v in voters(s.number)]
 
-    russian_given = {"Александр", "Сергей", "Андрей", "Дмитрий", "Елена", "Ольга", "Татьяна", "Наталья", "Ирина"}
+    russian_given = {
+        "Александр",
+        "Сергей",
+        "Андрей",
+        "Дмитрий",
+        "Елена",
+        "Ольга",
+        "Татьяна",
+        "Наталья",
+        "Ирина",
+    }
     in_chuy = np.mean([v.name.given_name in russian_given for v in people("chuy")])
     in_osh = np.mean([v.name.given_name in russian_given for v in people("osh")])
     assert in_chuy > 0.03
@@ -249,7 +265,15 @@ def test_station_voters_are_complete_rows_for_the_kit_list() -> None:
     assert len(people) == station.voters
     assert [v.list_number for v in people] == list(range(1, station.voters + 1))
     row = people[0].list_row()
-    assert set(row) >= {"personal_number", "list_number", "surname", "given_name", "patronymic", "sex", "birth_date"}
+    assert set(row) >= {
+        "personal_number",
+        "list_number",
+        "surname",
+        "given_name",
+        "patronymic",
+        "sex",
+        "birth_date",
+    }
     assert all(station.settlement in v.address for v in people)
 
 
@@ -266,8 +290,15 @@ def test_enrolled_fingers_and_skin() -> None:
 
 def test_an_enrolled_finger_draws_its_master_on_demand() -> None:
     finger = voters(country().stations[0].number)[0].fingers[0]
-    master = finger.master()
-    assert getattr(master, "seed") == finger.seed  # noqa: B009 - typed as object to keep the import lazy
+    assert finger.master().seed == finger.seed
+
+
+def test_a_worn_voter_prints_worn_impressions() -> None:
+    worn = next(v for v in sample_voters() if v.skin == "worn")
+    impression = worn.impression(worn.fingers[0].position, 0)
+    assert impression.condition.value == "worn" and impression.finger_seed == worn.fingers[0].seed
+    with pytest.raises(PopulationError, match="no enrolled finger"):
+        worn.impression(10, 0)
 
 
 def test_face_placeholder_is_deterministic_and_personal() -> None:

@@ -17,7 +17,23 @@ from station.voter_list import parse_csv
 
 def test_station_list_loads_in_the_kit_and_cards_carry_valid_mrz(tmp_path: Path) -> None:
     out, cards = tmp_path / "list.csv", tmp_path / "cards.jsonl"
-    assert main(["sim", "population", "--stations", "300", "--station", "7001", "--out", str(out), "--cards", str(cards)]) == 0
+    assert (
+        main(
+            [
+                "sim",
+                "population",
+                "--stations",
+                "300",
+                "--station",
+                "7001",
+                "--out",
+                str(out),
+                "--cards",
+                str(cards),
+            ]
+        )
+        == 0
+    )
     voters = parse_csv(out)
     records = [json.loads(line) for line in cards.read_text(encoding="utf-8").splitlines()]
     assert len(voters) == len(records) >= 1000

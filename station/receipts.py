@@ -16,6 +16,7 @@ from typing import Any
 
 from station import audit
 from station.counters import Counters, counters
+from station.devices.printer import Slip
 from station.errors import StationError
 from station.signing import public_from_hex, public_hex, verify
 from station.store import KitStore
@@ -114,3 +115,14 @@ def verify_receipt_payload(qr_text: str, expected_key_hex: str | None = None) ->
     if not verify(public_from_hex(body["key"]), signature, _canonical(body)):
         raise StationError("the receipt's signature does not verify: its figures were altered")
     return dict(body)
+
+
+def receipt_slip(receipt: Receipt, training: bool = False) -> Slip:
+    """The receipt as a slip for the kit's printer: the counters as text and the signed QR code."""
+    titles = {"opening": "АЧЫЛЫШ / ОТКРЫТИЕ", "hourly": "СААТ / ЧАС", "closing": "ЖАБЫЛЫШ / ЗАКРЫТИЕ"}
+    return Slip(
+        title=(titles[receipt.payload["kind"]],),
+        lines=tuple(receipt.lines()),
+        qr_payload=receipt.qr_text(),
+        training=training,
+    )

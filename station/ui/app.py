@@ -20,7 +20,8 @@ from fastapi.templating import Jinja2Templates
 from station.errors import StationError
 from station.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 from station.identify import FallbackReason, Outcome, mark, undo
-from station.receipts import BISHKEK, ReceiptKind, make_receipt
+from station.devices.errors import DeviceError
+from station.receipts import BISHKEK, ReceiptKind, make_receipt, receipt_slip
 from station.runtime import KitRuntime
 from station.staff import find_by_pin
 from station.ui.sessions import Session, Sessions
@@ -257,6 +258,11 @@ def create_app(kit: KitRuntime, sessions: Sessions | None = None) -> FastAPI:
         except (StationError, ValueError):
             return back("/supervisor?error=receipt")
         app.state.last_receipt = receipt
+        if kit.printer is not None:
+            try:
+                kit.printer.print_slip(receipt_slip(receipt, kit.training))
+            except DeviceError:
+                return back("/receipt?error=reprint_failed")
         return back("/receipt")
 
     @app.get("/receipt", response_class=HTMLResponse)

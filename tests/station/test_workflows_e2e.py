@@ -236,3 +236,20 @@ def test_scanner_unplugged_is_a_device_fault_and_nothing_is_recorded(kit: Kit) -
     manual.enter(kit.pins[0], FallbackReason.DEVICE_FAULT)
     manual.confirm("chair")
     assert manual.state is State.PRINTED and counters(kit.store).manual_by_reason == {"device_fault": 1}
+
+
+def test_closing_receipt_prints_a_qr_that_an_observer_verifies(kit: Kit) -> None:
+    from station.receipts import ReceiptKind, make_receipt, receipt_slip, verify_receipt_payload
+
+    kit.printer.print_slip(receipt_slip(make_receipt(kit.store, ReceiptKind.OPENING)))
+    manual = ManualFlow(kit.store, kit.printer, "op1", gallery=kit.gallery)
+    manual.start()
+    manual.enter(kit.pins[3], FallbackReason.INJURY)
+    manual.confirm("chair")
+    kit.printer.print_slip(receipt_slip(make_receipt(kit.store, ReceiptKind.CLOSING)))
+    opening, closing = kit.printer_emu.slips[0], kit.printer_emu.slips[-1]
+    # What an observer scans: the QR payloads exactly as the printer received them to print.
+    first = verify_receipt_payload(opening.qr_payloads[0].decode(), kit.store.kit_info().public_key)
+    last = verify_receipt_payload(closing.qr_payloads[0].decode(), kit.store.kit_info().public_key)
+    assert first["counters"]["identified"] == 0 and last["counters"]["identified"] == 1
+    assert last["kind"] == "closing" and last["counters"]["manual_by_reason"] == {"injury": 1}

@@ -17,10 +17,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from station.devices.errors import DeviceError
 from station.errors import StationError
 from station.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 from station.identify import FallbackReason, Outcome, mark, undo
-from station.devices.errors import DeviceError
 from station.receipts import BISHKEK, ReceiptKind, make_receipt, receipt_slip
 from station.runtime import KitRuntime
 from station.staff import find_by_pin

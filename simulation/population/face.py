@@ -44,3 +44,11 @@ def face_png(seed: int, sex: str, age: int) -> bytes:
     if not ok:  # pragma: no cover - OpenCV's PNG encoder does not fail on a valid uint8 image
         raise RuntimeError("OpenCV could not encode the face placeholder as PNG")
     return encoded.tobytes()
+
+
+def face_jpeg(seed: int, sex: str, age: int) -> bytes:
+    """The placeholder portrait encoded as JPEG bytes (the usual DG2 image format on ID cards)."""
+    ok, encoded = cv2.imencode(".jpg", face_placeholder(seed, sex, age), [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if not ok:  # pragma: no cover - as above
+        raise RuntimeError("OpenCV could not encode the face placeholder as JPEG")
+    return encoded.tobytes()

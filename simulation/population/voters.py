@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from simulation.population.demography import age_on, birth_cells
 from simulation.population.errors import PopulationError
-from simulation.population.face import face_placeholder, face_png
+from simulation.population.face import face_jpeg, face_placeholder, face_png
 from simulation.population.geography import STREETS, oblast_by_code
 from simulation.population.mrz import Td1Mrz, build_td1
 from simulation.population.names import FullName, draw_name
@@ -87,6 +87,7 @@ class SyntheticVoter:
     birth_date: date
     age: int
     station: str
+    settlement: str
     address: str
     fingers: tuple[EnrolledFinger, ...]
     skin: str
@@ -114,6 +115,25 @@ class SyntheticVoter:
             f"voter {self.personal_number} has no enrolled finger at position {position}; "
             f"enrolled: {[f.position for f in self.fingers]}"
         )
+
+    def card_holder(self) -> dict[str, object]:
+        """The ID card's data as the card emulator's holder record takes it (keyword arguments of
+        ``emulators.card.personalisation.CardHolder``): MRZ dates YYMMDD, Latin MRZ names, the printed Cyrillic
+        name, place of birth (taken as the home settlement), address and a JPEG face."""
+        mrz = self.id_card.mrz
+        return {
+            "document_number": self.id_card.document_number,
+            "birth_date": f"{self.birth_date:%y%m%d}",
+            "expiry_date": f"{self.id_card.expiry_date:%y%m%d}",
+            "sex": self.sex,
+            "surname": mrz.surname,
+            "given_names": mrz.given_names,
+            "personal_number": self.personal_number,
+            "full_name": str(self.name),
+            "place_of_birth": self.settlement,
+            "address": self.address,
+            "face_jpeg": face_jpeg(self.face_seed, self.sex, self.age),
+        }
 
     def list_row(self) -> dict[str, str]:
         """The voter as a row of the kit's development list format (``station/voter_list.py`` columns + address)."""
@@ -215,6 +235,7 @@ def _voter(
         birth_date=birth,
         age=age,
         station=station.number,
+        settlement=station.settlement,
         address=_address(rng, station),
         fingers=fingers,
         skin=skin,

@@ -322,3 +322,17 @@ def test_face_placeholder_is_deterministic_and_personal() -> None:
 def test_bad_arguments_raise_population_error(call: object) -> None:
     with pytest.raises(PopulationError):
         call()  # type: ignore[operator]
+
+
+def test_card_holder_records_personalise_the_card_emulator_with_the_same_mrz() -> None:
+    """Cross-check with the card emulator's own MRZ builder: both must print the same three lines."""
+    personalisation = pytest.importorskip("emulators.card.personalisation")
+    checked = 0
+    for v in voters(country().stations[5].number)[:300]:
+        fields = v.card_holder()
+        if len(f"{fields['surname']}<<{fields['given_names']}") > 30:
+            continue  # the emulator refuses names it would have to truncate; ours truncates as ICAO 9303-3 allows
+        holder = personalisation.CardHolder(**fields)
+        assert holder.mrz().split("\n") == list(v.id_card.mrz.lines)
+        checked += 1
+    assert checked > 250

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from asn1crypto import algos, cms, core
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
@@ -258,7 +258,15 @@ class TrustStore:
         self, sod_bytes: bytes, data_groups: Mapping[int, bytes], when: dt.datetime | None = None
     ) -> PassiveAuthResult:
         """Passive authentication of the data groups read from one chip; raises :class:`PassiveAuthError`."""
-        when = when or _now()
+        try:
+            return self._verify(sod_bytes, data_groups, when or _now())
+        except (ValueError, TypeError, KeyError, IndexError, UnsupportedAlgorithm) as exc:
+            # cryptography parses certificate fields lazily: hostile DER can surface here rather than in parse_sod.
+            raise PassiveAuthError(
+                f"EF.SOD or its certificate is malformed ({type(exc).__name__}: {exc}); the chip is refused"
+            ) from exc
+
+    def _verify(self, sod_bytes: bytes, data_groups: Mapping[int, bytes], when: dt.datetime) -> PassiveAuthResult:
         sod = parse_sod(sod_bytes)
         for number, data in sorted(data_groups.items()):
             expected = sod.hashes.get(number)

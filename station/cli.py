@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -264,10 +265,21 @@ def _serve(args: argparse.Namespace) -> int:
     except Exception as exc:  # any start-up failure is reported in one line, the operator calls the technician
         print(f"error: the kit could not start: {exc}")
         return 1
+    stop_hourly = threading.Event()
+
+    def _hourly() -> None:
+        while not stop_hourly.wait(20):
+            try:
+                kit.maybe_hourly_receipt()
+            except StationError as exc:
+                logging.getLogger(__name__).warning("hourly receipt: %s", exc)
+
+    threading.Thread(target=_hourly, name="hourly-receipts", daemon=True).start()
     print(f"operator screen on http://{args.host}:{args.port}/")
     try:
         uvicorn.run(create_app(kit, Sessions(args.lock_after)), host=args.host, port=args.port, log_level="warning")
     finally:
+        stop_hourly.set()
         if kit.peers is not None:
             kit.peers.stop()
     return 0

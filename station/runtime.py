@@ -6,6 +6,7 @@ gets. Device objects are optional: a kit without a printer still identifies (and
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,10 +15,12 @@ from typing import Any
 from sqlalchemy import select
 
 from station.counters import Counters, counters
+from station.devices.errors import DeviceError
 from station.gallery import Gallery
 from station.matching import Matcher
 from station.peers import PeerNode
-from station.store import IdentificationRecord, KitStore
+from station.receipts import BISHKEK, Receipt, ReceiptKind, make_receipt, receipt_slip
+from station.store import AuditEntry, IdentificationRecord, KitStore
 from station.workflow import (
     CardFingerFlow,
     CardReader,
@@ -92,6 +95,31 @@ class KitRuntime:
                 )
             )
         return {w: sum(1 for t in times if t >= now - timedelta(minutes=w)) for w in THROUGHPUT_WINDOWS_MIN}
+
+    def maybe_hourly_receipt(self, now: datetime | None = None) -> Receipt | None:
+        """Print the hourly receipt when a new local hour has begun since the last receipt (after the opening one).
+
+        Called every few seconds by ``shailoo station serve``; returns the receipt made, if any. The receipts' own
+        audit entries say when the last one was made, so a restarted kit neither skips nor repeats an hour.
+        """
+        now = now or datetime.now(UTC)
+        with self.store.transaction() as session:
+            rows = session.execute(
+                select(AuditEntry.at, AuditEntry.body).where(AuditEntry.kind == "receipt").order_by(AuditEntry.seq)
+            ).all()
+        if not rows or not any('"opening"' in body for _, body in rows):
+            return None  # voting has not been opened on this kit
+        last = rows[-1][0].astimezone(BISHKEK)
+        local = now.astimezone(BISHKEK)
+        if '"closing"' in rows[-1][1] or local.replace(minute=0, second=0, microsecond=0) <= last:
+            return None
+        receipt = make_receipt(self.store, ReceiptKind.HOURLY, now=now)
+        if self.printer is not None:
+            # A print failure is reported by the driver's health event; the receipt stays in the audit log and on
+            # the supervisor's screen, and can be printed again from there.
+            with contextlib.suppress(DeviceError):
+                self.printer.print_slip(receipt_slip(receipt, self.training))
+        return receipt
 
     def recent(self, limit: int = 20) -> list[IdentificationRecord]:
         """The latest identifications (for the supervisor's reprint and undo)."""

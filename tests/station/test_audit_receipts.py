@@ -120,3 +120,21 @@ def test_mobile_ballot_box_only_for_home_voters_and_counted_apart(loaded: KitSto
     assert result.outcome is Outcome.IDENTIFIED
     c = counters(loaded)
     assert c.mobile == 1 and c.identified == 1
+
+
+def test_hourly_receipts_follow_the_local_hour(loaded: KitStore) -> None:
+    from datetime import UTC, datetime
+
+    from station.gallery import Gallery
+    from station.runtime import KitRuntime
+
+    kit = KitRuntime(loaded, Gallery(loaded, None))
+    t = datetime(2026, 11, 29, 2, 5, tzinfo=UTC)  # 08:05 in Bishkek
+    assert kit.maybe_hourly_receipt(t) is None  # not opened yet
+    make_receipt(loaded, ReceiptKind.OPENING, now=t)
+    assert kit.maybe_hourly_receipt(t.replace(minute=50)) is None  # same hour
+    _some_activity(loaded)
+    hourly = kit.maybe_hourly_receipt(t.replace(hour=3, minute=0, second=10))  # 09:00:10 local
+    assert hourly is not None and hourly.payload["counters"]["identified"] == 3
+    assert kit.maybe_hourly_receipt(t.replace(hour=3, minute=30)) is None  # once per hour
+    assert kit.maybe_hourly_receipt(t.replace(hour=4, minute=1)) is not None

@@ -71,13 +71,40 @@ def grow_ridges(
 
     Ridges are grown inside ``mask`` only; the result is 0 outside it.
     """
+    # Work on the mask's bounding box only: the transforms cost in proportion to the area.
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return np.zeros(orientation.shape, np.float32)
+    top, bottom, left, right = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    grown = np.zeros(orientation.shape, np.float32)
+    grown[top:bottom, left:right] = _grow(
+        orientation[top:bottom, left:right],
+        period[top:bottom, left:right],
+        mask[top:bottom, left:right],
+        rng,
+        iterations,
+    )
+    return grown
+
+
+def _grow(
+    orientation: npt.NDArray[np.float32],
+    period: npt.NDArray[np.float32],
+    mask: npt.NDArray[np.bool_],
+    rng: np.random.Generator,
+    iterations: int,
+) -> npt.NDArray[np.float32]:
     rows, cols = orientation.shape
     margin = int(math.ceil(3.0 * p.GABOR_SIGMA_PER_PERIOD * p.PERIOD_MAX_PX)) + 1
     fft_rows, fft_cols = cv2.getOptimalDFTSize(rows + margin), cv2.getOptimalDFTSize(cols + margin)
 
     levels = _period_levels()
-    orientation_bin = np.rint(orientation / (math.pi / p.ORIENTATION_BINS)).astype(np.int64) % p.ORIENTATION_BINS
-    period_bin = np.clip(np.rint((period - p.PERIOD_MIN_PX) / p.PERIOD_STEP_PX), 0, len(levels) - 1).astype(np.int64)
+    orientation_bin = (
+        np.rint(orientation / (math.pi / p.ORIENTATION_BINS)).astype(np.int64) % p.ORIENTATION_BINS
+    )
+    period_bin = np.clip(np.rint((period - p.PERIOD_MIN_PX) / p.PERIOD_STEP_PX), 0, len(levels) - 1).astype(
+        np.int64
+    )
     labels = orientation_bin * len(levels) + period_bin
     ys, xs = np.nonzero(mask)
     flat = ys * fft_cols + xs
@@ -87,7 +114,9 @@ def grow_ridges(
     groups = []
     for chunk in np.split(order, bounds):
         label = int(point_labels[chunk[0]])
-        spectrum = _bank_spectrum(fft_rows, fft_cols, label // len(levels), float(levels[label % len(levels)]))
+        spectrum = _bank_spectrum(
+            fft_rows, fft_cols, label // len(levels), float(levels[label % len(levels)])
+        )
         groups.append((spectrum, flat[chunk]))
 
     image = np.zeros((fft_rows, fft_cols), np.float32)

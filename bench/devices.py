@@ -108,8 +108,71 @@ def printer_figures(args: argparse.Namespace) -> Figures:
     return figures
 
 
-#: Figure producers, run in order. The card-reader benchmark appends its own.
-MEASUREMENTS: list[Callable[[argparse.Namespace], Figures]] = [r30x_figures, gt521_figures, printer_figures]
+def card_figures(args: argparse.Namespace) -> Figures:
+    """ID card through pyscard -> pcscd -> vpcd -> the chip emulator, from the card's insertion (the emulator
+    connecting to vpcd) to the reader thread's CardReadDone: BAC, EF.COM, DG1 parsed, EF.SOD, passive authentication.
+    ``card_read_full_ms_median`` also reads DG2 (face) and DG11. pcscd is started if none runs.
+    """
+    import dataclasses
+
+    from emulators.card.kit import EmulatedCardStation
+    from station.devices.card import (
+        CardReadDone,
+        CardReader,
+        CardReadFailed,
+        TrustStore,
+        load_reader_profile,
+        parse_mrz,
+    )
+    from station.devices.card.pcsc import PcscContext
+
+    station = EmulatedCardStation()
+    trust = TrustStore([station.pki.csca_cert])
+    base = load_reader_profile("vpcd")
+    figures: Figures = {}
+    try:
+        for label, profile in (
+            ("card_read", dataclasses.replace(base, read_face=False, read_details=False)),
+            ("card_read_full", base),
+        ):
+            context = PcscContext()
+            context.wait_card(station.reader, present=False, timeout_s=5.0)  # the last card must be seen gone
+            reader = CardReader(station.reader, profile, trust)
+            reader.open()
+            reader.expect(parse_mrz(station.files.mrz))
+            times: list[float] = []
+            totals: list[float] = []
+            try:
+                for _ in range(args.repeats):
+                    context.wait_card(station.reader, present=False, timeout_s=5.0)
+                    started = time.perf_counter()
+                    station.insert()
+                    while True:
+                        event = reader.events.get(timeout=10.0)
+                        if isinstance(event, CardReadDone):
+                            break
+                        if isinstance(event, CardReadFailed):
+                            raise RuntimeError(f"card read {len(times)} failed: {event.message}")
+                    totals.append((time.perf_counter() - started) * 1000)
+                    times.append(event.elapsed_ms)
+                    station.remove()
+            finally:
+                context.close()
+                reader.close()
+            times.sort()
+            figures[f"{label}_ms_median"] = statistics.median(times)
+            figures[f"{label}_ms_p95"] = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+            if label == "card_read":
+                figures["card_insert_to_read_ms_median"] = statistics.median(totals)
+    finally:
+        station.stop()
+    return figures
+
+
+#: Figure producers, run in order.
+MEASUREMENTS: list[Callable[[argparse.Namespace], Figures]] = [
+    r30x_figures, gt521_figures, printer_figures, card_figures,
+]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

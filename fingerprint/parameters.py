@@ -133,8 +133,9 @@ MIN_MINUTIA_COHERENCE = 0.05
 MAX_MINUTIAE = 90
 
 # --- quality (in the spirit of NFIQ 2, ISO/IEC 29794-4:2024) ----------------------------------------------------
-#: Foreground area (mm²) of a well-placed flat finger on a small sensor; less area means fewer minutiae in common.
-QUALITY_FULL_AREA_MM2 = 110.0
+#: Foreground area (mm²) from which a print counts as whole (about 8 x 8 mm, the core area of a small sensor); less
+#: area means fewer minutiae in common and lowers the score in proportion.
+QUALITY_FULL_AREA_MM2 = 60.0
 #: Below this foreground area (mm²) there is no finger to speak of (a touch, a smudge, a blank image).
 QUALITY_NO_FINGER_AREA_MM2 = 15.0
 #: Below this area (mm²), or with the finger's centre this far off the image centre (fraction of the half-size),

@@ -66,13 +66,14 @@ def assess(
     clarity = float(segmentation.band_ratio[blocks].mean()) if blocks.any() else 0.0
     consistency = float(frequency.consistency[blocks].mean()) if blocks.any() else 0.0
     area_term = min(1.0, area_mm2 / p.QUALITY_FULL_AREA_MM2)
-    # Each feature mapped to 0..1 over its useful range, then a geometric-style blend: any one bad feature pulls the
-    # score down (a large but smudged print is as useless as a sharp but tiny one).
-    certainty_term = float(np.clip((certainty - 0.2) / 0.5, 0.0, 1.0))
-    clarity_term = float(np.clip((clarity - 0.4) / 0.45, 0.0, 1.0))
-    consistency_term = float(np.clip(consistency / 0.8, 0.0, 1.0))
-    blend = 0.4 * certainty_term + 0.4 * clarity_term + 0.2 * consistency_term
-    score = int(round(100.0 * np.sqrt(area_term) * blend))
+    # Each feature mapped to 0..1 over the range seen between a smudge and a crisp live scan, then a geometric mean:
+    # any one bad feature pulls the score down (sharp ridges of inconsistent spacing are scars or noise). The mix
+    # was chosen by the rank correlation of the pair's lower score with its genuine comparison score (evaluation).
+    certainty_term = float(np.clip((certainty - 0.2) / 0.6, 0.0, 1.0))
+    clarity_term = float(np.clip((clarity - 0.4) / 0.6, 0.0, 1.0))
+    consistency_term = float(np.clip(consistency, 0.0, 1.0))
+    blend = float((certainty_term * clarity_term * consistency_term) ** (1.0 / 3.0))
+    score = int(round(100.0 * area_term * blend))
     verdict = Verdict.GOOD
     if score < p.QUALITY_ACCEPT_SCORE or area_mm2 < p.QUALITY_PARTIAL_AREA_MM2:
         verdict = _advice(grey, mask, area_mm2)

@@ -10,8 +10,9 @@ deterministic function of two templates. Two steps:
 - :func:`cylinders` turns a template into its search form (computed once per gallery template, never stored);
 - :func:`compare_cylinders` scores two search forms.
 
-Score range: 0.0 (nothing in common) to 1.0 (identical minutiae sets). Typical values on 500-dpi live scans: impostor
-pairs below about 0.10, genuine pairs from about 0.15 to 0.8. A threshold is chosen from the evaluation (FMR target),
+Score range: 0.0 (nothing in common) to 1.0 (identical minutiae sets). Measured on FVC2002 B with this engine's
+templates: impostor scores have a 99th percentile of about 0.02 to 0.03, genuine scores a median of about 0.10 to
+0.13 (two impressions share only part of their minutiae). A threshold is chosen from the evaluation (FMR target),
 not here.
 
 One deliberate difference from the paper: the n_R pairs that enter the relaxation are taken by greedy one-to-one

@@ -1,0 +1,268 @@
+"""Bit-based Minutia Cylinder-Code: the numpy oracle of the Cython core in ``native/``.
+
+Cappelli, Ferrara, Maltoni, IEEE TPAMI 32(12), 2010, §5 ("bit-based implementation", MCC8b): every cell value is
+binarised with Ψ replaced by a step at μ_Ψ, validity masks are bits, and the local similarity of two cylinders
+(eq. 17 in bit form) is
+
+    Γ(a, b) = 1 - sqrt(popcount((c_a XOR c_b) AND m)) / (sqrt(popcount(c_a AND m)) + sqrt(popcount(c_b AND m)))
+
+with m the cells valid in both cylinders. The global score is the reference's LSS-R (§4.3, :mod:`fingerprint.matcher`),
+computed with the same steps in the same order so that ``native`` reproduces this module to rounding (tolerance 1e-9
+stated in ``native/README.md``; observed 0 or a few ulp).
+
+Layout (the reason for each choice): N_S = 8 spatial cells per side so one direction bin's 64 spatial cells fill
+exactly one uint64 word (bit i*8 + j, i along the minutia direction, j across it), and the spatial validity mask is one
+word that ANDs directly onto every direction bin's word; N_D = 5 as in MCC8b. A cylinder is then 6 words (48 bytes)
+instead of 1,536 float cells. At most :data:`MAX_CYLINDERS` cylinders per template (highest minutia quality first), so
+a template fits in 2 KiB in the gallery.
+
+Angles are handled as integer steps of 1/65536 turn (the template's own quantum, exact); the direction gate of eq. 18
+compares the circular step difference with an integer threshold, so the oracle and the kernel decide identically.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import erf
+
+from fingerprint import parameters as p
+from fingerprint.matcher import _inside_expanded_hull, angle_difference
+from fingerprint.model import ANGLE_STEPS, Template
+
+#: Spatial cells per side of the bit cylinder (MCC8b, §5): 8 x 8 = 64 cells = one uint64 word per direction bin.
+#: Fixed by the word layout; not a tuning value.
+BITS_SPATIAL_CELLS = 8
+#: Direction bins of the bit cylinder (MCC8b, §5).
+BITS_DIRECTION_CELLS = 5
+#: Cylinders kept per template, best minutia quality first: 36 cylinders x 54 bytes fit the 2 KiB gallery budget;
+#: a 90-minutia template keeps its 36 most reliable neighbourhoods (cost measured in native/README.md).
+MAX_CYLINDERS = 36
+
+_NS = BITS_SPATIAL_CELLS
+_ND = BITS_DIRECTION_CELLS
+_TWO_PI = 2.0 * math.pi
+
+U64 = npt.NDArray[np.uint64]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class BitCylinders:
+    """A template's bit search form: one cylinder per kept valid minutia.
+
+    ``x``, ``y`` (int16, px at 500 dpi), ``angle`` (uint16, 1/65536 turn), ``cells`` (n, N_D) uint64 (word k = the 64
+    spatial cells of direction bin k), ``valid`` (n,) uint64 (spatial validity, one bit per cell).
+    """
+
+    x: npt.NDArray[np.int16]
+    y: npt.NDArray[np.int16]
+    angle: npt.NDArray[np.uint16]
+    cells: U64
+    valid: U64
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+
+def cells_in_radius() -> int:
+    """Number of the 8 x 8 spatial cells whose centre lies within the cylinder radius R."""
+    u, v = _cell_offsets()
+    return int(((u**2 + v**2) <= p.MCC_RADIUS_PX**2).sum())
+
+
+def _cell_offsets() -> tuple[FloatArray, FloatArray]:
+    cell_px = 2.0 * p.MCC_RADIUS_PX / _NS  # Δ_S (eq. 1)
+    offsets = (np.arange(_NS, dtype=np.float64) - (_NS - 1) / 2.0) * cell_px
+    u, v = np.meshgrid(offsets, offsets, indexing="ij")
+    return u, v
+
+
+def min_common_cells() -> int:
+    """Cells two cylinders must share to be comparable (min_ME of eq. 18 as an integer count)."""
+    return int(math.ceil(p.MCC_MIN_MATCHABLE_FRACTION * cells_in_radius() - 1e-9))
+
+
+def max_direction_steps() -> int:
+    """δ_θ of eq. 18 in 1/65536-turn steps (the largest accepted circular difference)."""
+    return int(math.floor(p.MCC_MAX_DIRECTION_DIFF_RAD / _TWO_PI * ANGLE_STEPS + 1e-9))
+
+
+def _empty() -> BitCylinders:
+    return BitCylinders(
+        np.zeros(0, np.int16), np.zeros(0, np.int16), np.zeros(0, np.uint16),
+        np.zeros((0, _ND), np.uint64), np.zeros(0, np.uint64),
+    )
+
+
+def bit_cylinders(template: Template, max_cylinders: int = MAX_CYLINDERS) -> BitCylinders:
+    """Build the bit cylinders of ``template`` (§3 construction, §5 binarisation), at most ``max_cylinders``."""
+    n = len(template)
+    if n == 0:
+        return _empty()
+    x = np.fromiter((m.x for m in template.minutiae), dtype=np.float64, count=n)
+    y = np.fromiter((m.y for m in template.minutiae), dtype=np.float64, count=n)
+    steps = np.fromiter(
+        (round(m.angle / _TWO_PI * ANGLE_STEPS) % ANGLE_STEPS for m in template.minutiae), dtype=np.int64, count=n
+    )
+    quality = np.fromiter((m.quality for m in template.minutiae), dtype=np.int64, count=n)
+    angle = steps * _TWO_PI / ANGLE_STEPS
+    sigma_s = p.MCC_SIGMA_SPATIAL_PX
+    u, v = _cell_offsets()
+    cos_a, sin_a = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None]
+    # Cell centres (eq. 2) in pixel coordinates (y down), direction (cos a, -sin a) as in the reference.
+    cx = x[:, None, None] + u[None] * cos_a + v[None] * sin_a
+    cy = y[:, None, None] - u[None] * sin_a + v[None] * cos_a
+    in_radius = (u**2 + v**2) <= p.MCC_RADIUS_PX**2
+    valid = (_inside_expanded_hull(cx, cy, x, y, p.MCC_HULL_MARGIN_PX) > 0) & in_radius[None]  # (n, Ns, Ns)
+    dx = cx[:, :, :, None] - x[None, None, None, :]
+    dy = cy[:, :, :, None] - y[None, None, None, :]
+    dist2 = dx**2 + dy**2
+    near = (dist2 <= (3.0 * sigma_s) ** 2) & ~np.eye(n, dtype=bool)[:, None, None, :]
+    spatial = np.where(near, np.exp(-dist2 / (2.0 * sigma_s**2)) / (sigma_s * np.sqrt(2.0 * np.pi)), 0.0)
+    dir_cell = _TWO_PI / _ND
+    bin_centres = -np.pi + (np.arange(_ND) + 0.5) * dir_cell  # eq. 8
+    dtheta = angle_difference(angle[:, None], angle[None, :])
+    delta = angle_difference(bin_centres[None, None, :], dtheta[:, :, None])
+    s = p.MCC_SIGMA_DIRECTION_RAD * np.sqrt(2.0)
+    direction = 0.5 * (erf((delta + dir_cell / 2.0) / s) - erf((delta - dir_cell / 2.0) / s))
+    summed = np.einsum("mijt,mtk->mijk", spatial, direction)  # (n, Ns, Ns, Nd)
+    # §5: Ψ becomes a step at μ_Ψ (Ψ(v) >= 1/2 exactly when v >= μ_Ψ); invalid cells stay 0.
+    bits = (summed >= p.MCC_PSI_MU) & valid[..., None]
+    pair_dist2 = (x[:, None] - x[None, :]) ** 2 + (y[:, None] - y[None, :]) ** 2
+    neighbours = (pair_dist2 <= (p.MCC_RADIUS_PX + 3.0 * sigma_s) ** 2).sum(axis=1) - 1
+    keep = (valid.reshape(n, -1).sum(axis=1) >= p.MCC_MIN_VALID_CELLS_FRACTION * int(in_radius.sum())) & (
+        neighbours >= p.MCC_MIN_NEIGHBOURS
+    )
+    kept = np.flatnonzero(keep)
+    if len(kept) == 0:
+        return _empty()
+    # Cap: best quality first, ties by minutia order (stable), then back to template order.
+    kept = np.sort(kept[np.argsort(-quality[kept], kind="stable")][:max_cylinders])
+    weights = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))  # bit i*8 + j
+    flat_bits = bits[kept].reshape(len(kept), _NS * _NS, _ND)
+    cells = np.zeros((len(kept), _ND), dtype=np.uint64)
+    for k in range(_ND):
+        cells[:, k] = np.bitwise_or.reduce(np.where(flat_bits[:, :, k], weights[None, :], np.uint64(0)), axis=1)
+    valid_words = np.bitwise_or.reduce(
+        np.where(valid[kept].reshape(len(kept), -1), weights[None, :], np.uint64(0)), axis=1
+    )
+    return BitCylinders(
+        x=x[kept].astype(np.int16),
+        y=y[kept].astype(np.int16),
+        angle=steps[kept].astype(np.uint16),
+        cells=np.ascontiguousarray(cells),
+        valid=np.ascontiguousarray(valid_words.astype(np.uint64)),
+    )
+
+
+def _popcount(words: U64) -> npt.NDArray[np.int64]:
+    return np.asarray(np.bitwise_count(words), dtype=np.int64) if hasattr(np, "bitwise_count") else _popcount_slow(
+        words
+    )
+
+
+def _popcount_slow(words: U64) -> npt.NDArray[np.int64]:
+    as_bytes = words.astype("<u8").view(np.uint8).reshape(*words.shape, 8)
+    return np.unpackbits(as_bytes, axis=-1).sum(axis=-1).astype(np.int64)
+
+
+def local_similarities(a: BitCylinders, b: BitCylinders) -> FloatArray:
+    """Γ (n_A, n_B) in bit form (§5, eq. 17-18); 0 where the pair is not comparable."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    mask = a.valid[:, None] & b.valid[None, :]  # (nA, nB)
+    common = _popcount(mask)
+    m = mask[:, :, None]
+    ca, cb = a.cells[:, None, :], b.cells[None, :, :]
+    na = _popcount(ca & m).sum(axis=2)
+    nb = _popcount(cb & m).sum(axis=2)
+    nx = _popcount((ca ^ cb) & m).sum(axis=2)
+    denom = np.sqrt(na.astype(np.float64)) + np.sqrt(nb.astype(np.float64))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gamma = np.where(denom > 0.0, 1.0 - np.sqrt(nx.astype(np.float64)) / denom, 0.0)
+    diff = (a.angle[:, None].astype(np.int64) - b.angle[None, :].astype(np.int64)) % ANGLE_STEPS
+    circular = np.minimum(diff, ANGLE_STEPS - diff)
+    ok = (common >= min_common_cells()) & (circular <= max_direction_steps()) & (denom > 0.0)
+    return np.asarray(np.where(ok, gamma, 0.0), dtype=np.float64)
+
+
+def _sigmoid(v: FloatArray, mu: float, tau: float) -> FloatArray:
+    """Z(v; μ, τ) (eq. 23), written as the kernel writes it."""
+    return np.asarray(1.0 / (1.0 + np.exp(-tau * (v - mu))), dtype=np.float64)
+
+
+def _wrap(a: FloatArray) -> FloatArray:
+    """dφ (eq. 9): wrap into [-π, π) with a floored modulo (numpy's and the kernel's)."""
+    return np.asarray(np.remainder(a + np.pi, _TWO_PI) - np.pi, dtype=np.float64)
+
+
+def pair_count(n_min: int) -> int:
+    """n_P of LSS (§4.2): min_NP + round(Z(n_min; μ_P, τ_P) · (max_NP - min_NP))."""
+    z = 1.0 / (1.0 + math.exp(-p.LSS_PAIRS_TAU * (n_min - p.LSS_PAIRS_MU)))
+    return p.LSS_MIN_PAIRS + int(round(z * (p.LSS_MAX_PAIRS - p.LSS_MIN_PAIRS)))
+
+
+def greedy_pairs(gamma: FloatArray, count: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Up to ``count`` one-to-one pairs by decreasing Γ, ties by row-major index (as the reference matcher)."""
+    order = np.argsort(-gamma, axis=None, kind="stable")
+    used_a = np.zeros(gamma.shape[0], dtype=bool)
+    used_b = np.zeros(gamma.shape[1], dtype=bool)
+    rows: list[int] = []
+    cols: list[int] = []
+    for flat in order:
+        r, c = divmod(int(flat), gamma.shape[1])
+        if gamma[r, c] <= 0.0 or len(rows) == count:
+            break
+        if used_a[r] or used_b[c]:
+            continue
+        used_a[r] = used_b[c] = True
+        rows.append(r)
+        cols.append(c)
+    return np.asarray(rows, dtype=np.intp), np.asarray(cols, dtype=np.intp)
+
+
+def compare_bits(a: BitCylinders, b: BitCylinders) -> float:
+    """LSS-R global score (§4.3) over bit local similarities, in [0, 1]."""
+    if len(a) == 0 or len(b) == 0:
+        return 0.0
+    gamma = local_similarities(a, b)
+    n_min = min(len(a), len(b))
+    n_pairs = pair_count(n_min)
+    rows, cols = greedy_pairs(gamma, n_min)
+    if len(rows) == 0:
+        return 0.0
+    lam0 = gamma[rows, cols]
+    ax, ay = a.x[rows].astype(np.float64), a.y[rows].astype(np.float64)
+    bx, by = b.x[cols].astype(np.float64), b.y[cols].astype(np.float64)
+    aa = a.angle[rows].astype(np.float64) * _TWO_PI / ANGLE_STEPS
+    ba = b.angle[cols].astype(np.float64) * _TWO_PI / ANGLE_STEPS
+    dist_a = np.hypot(ax[:, None] - ax[None, :], ay[:, None] - ay[None, :])
+    dist_b = np.hypot(bx[:, None] - bx[None, :], by[:, None] - by[None, :])
+    d1 = np.abs(dist_a - dist_b)
+    d2 = np.abs(_wrap(_wrap(aa[:, None] - aa[None, :]) - _wrap(ba[:, None] - ba[None, :])))
+    rad_a = _wrap(aa[:, None] - np.arctan2(-(ay[None, :] - ay[:, None]), ax[None, :] - ax[:, None]))
+    rad_b = _wrap(ba[:, None] - np.arctan2(-(by[None, :] - by[:, None]), bx[None, :] - bx[:, None]))
+    d3 = np.abs(_wrap(rad_a - rad_b))
+    rho = (
+        _sigmoid(d1, p.RELAX_DISTANCE_MU_PX, p.RELAX_DISTANCE_TAU)
+        * _sigmoid(d2, p.RELAX_DIRECTION_MU_RAD, p.RELAX_DIRECTION_TAU)
+        * _sigmoid(d3, p.RELAX_RADIAL_MU_RAD, p.RELAX_RADIAL_TAU)
+    )
+    np.fill_diagonal(rho, 0.0)
+    lam = lam0.copy()
+    n_r = len(lam)
+    for _ in range(p.RELAX_ITERATIONS):
+        support = rho @ lam / (n_r - 1) if n_r > 1 else np.zeros_like(lam)
+        lam = p.RELAX_WEIGHT * lam + (1.0 - p.RELAX_WEIGHT) * support
+    efficiency = lam / lam0
+    best = np.argsort(-efficiency, kind="stable")[:n_pairs]
+    return float(np.clip(lam[best].sum() / n_pairs, 0.0, 1.0))
+
+
+def compare(probe: Template, candidate: Template) -> float:
+    """Bit-based MCC similarity of two templates (0..1)."""
+    return compare_bits(bit_cylinders(probe), bit_cylinders(candidate))

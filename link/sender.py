@@ -32,9 +32,11 @@ log = logging.getLogger(__name__)
 #: milliseconds, so 2 s only triggers on a real outage.
 FIRST_RESEND_S = 2.0
 MAX_RESEND_S = 30.0
-#: While acknowledgements keep arriving the CEC is working through a queue in order, so a late entry is waiting, not
-#: lost: resending it would only add load when the CEC is slowest (congestion collapse). An entry is resent early only
-#: when no acknowledgement has come for its timeout; past STALE_RESEND_S it is resent regardless (its ack was lost).
+#: The CEC answers each connection's messages in order. While acknowledgements keep arriving for entries sent before
+#: a late one, that one is waiting in the CEC's queue, not lost: resending it would only add load when the CEC is
+#: slowest (congestion collapse). So a timed-out entry is resent when an entry sent after it was acknowledged (it was
+#: lost, e.g. sent into a server that was then killed, or refused), when no acknowledgement came for its timeout (the
+#: CEC is silent), or past STALE_RESEND_S in any case.
 STALE_RESEND_S = 60.0
 #: Entries in flight at once: enough to fill a batch at the server, small enough to resend cheaply.
 WINDOW = 256
@@ -69,6 +71,8 @@ class Outbox(Protocol):
 class _InFlight:
     sent_at: float
     timeout: float
+    #: Position in this sender's sending order (resends get a new one).
+    order: int = 0
 
 
 class OutboxSender:
@@ -99,6 +103,8 @@ class OutboxSender:
         self.heartbeats_sent = 0
         self.resent_total = 0
         self._last_ack = float("-inf")
+        self._send_counter = 0
+        self._newest_acked_order = 0
 
     @property
     def socket(self) -> zmq.Socket[bytes]:
@@ -150,7 +156,10 @@ class OutboxSender:
             flight = self._in_flight.get(entry.seq)
             if flight is not None:
                 waited = now - flight.sent_at
-                if waited < flight.timeout or (now - self._last_ack < flight.timeout and waited < STALE_RESEND_S):
+                if waited < flight.timeout:
+                    continue
+                overtaken = flight.order < self._newest_acked_order
+                if not overtaken and now - self._last_ack < flight.timeout and waited < STALE_RESEND_S:
                     continue
             try:
                 self._socket.send(entry.payload, zmq.NOBLOCK)
@@ -159,7 +168,8 @@ class OutboxSender:
             if flight is not None:
                 self.resent_total += 1
             timeout = FIRST_RESEND_S if flight is None else min(flight.timeout * 2, MAX_RESEND_S)
-            self._in_flight[entry.seq] = _InFlight(sent_at=now, timeout=timeout)
+            self._send_counter += 1
+            self._in_flight[entry.seq] = _InFlight(sent_at=now, timeout=timeout, order=self._send_counter)
             sent += 1
         return sent
 
@@ -194,7 +204,9 @@ class OutboxSender:
             self._last_ack = time.monotonic()
             self._outbox.mark_delivered(acked)
             for seq in acked:
-                self._in_flight.pop(seq, None)
+                flight = self._in_flight.pop(seq, None)
+                if flight is not None:
+                    self._newest_acked_order = max(self._newest_acked_order, flight.order)
             self.delivered_total += len(acked)
         return len(acked)
 

@@ -57,6 +57,8 @@ def register(subparsers: Any) -> None:
     kit.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
     kit.add_argument("--share", default="0/1", help="INDEX/COUNT: this kit's share of the station's queue")
     kit.add_argument("--keys", type=Path, required=True, help="the kit's key file ('shailoo server kit add')")
+    kit.add_argument("--drain", type=float, default=10.0,
+                     help="after identifying, wait at most this long for the CEC to acknowledge (default: %(default)s)")
     kit.set_defaults(handler=_kit)
 
 
@@ -85,6 +87,7 @@ def _kit(args: argparse.Namespace) -> int:
         store,
         args.server,
         KitKeys.load(args.keys),
+        drain_seconds=args.drain,
         rate_per_min=args.rate,
         max_identifications=args.max,
         seconds=args.seconds,

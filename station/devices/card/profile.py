@@ -31,6 +31,8 @@ class ReaderProfile:
     poll_ms: int
     attempts: int
     path: Path
+    #: OpenCV camera for photographing the MRZ: a device index ("0") or a path/URL; None when the kit has none.
+    camera: str | None = None
 
 
 def _fail(path: Path, key: str, why: str) -> ProfileError:
@@ -85,6 +87,7 @@ def parse_reader_profile(path: Path, text: str) -> ReaderProfile:
         poll_ms=_get(path, doc, "timeouts.poll_ms", int, 10, 5000),
         attempts=_get(path, doc, "timeouts.attempts", int, 1, 5),
         path=path,
+        camera=_get(path, doc, "camera.source", str) if "camera" in doc else None,
     )
 
 

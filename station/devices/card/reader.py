@@ -150,6 +150,15 @@ class CardReader(Device):
         finally:
             context.close()
 
+    def mrz_from_camera(self, frames: int = 30) -> Mrz:
+        """Photograph the card's MRZ with the profile's camera; :class:`CardError` when none is configured."""
+        if self.profile.camera is None:
+            raise CardError(f"no camera is configured for {self.name!r}; type the MRZ instead")
+        from station.devices.card.camera_mrz import read_mrz_camera
+
+        source = self.profile.camera
+        return read_mrz_camera(int(source) if source.isdigit() else source, frames)
+
     # --- the thread ----------------------------------------------------------------------------------------------
     def _run(self) -> None:
         assert self._context is not None

@@ -269,3 +269,35 @@ def test_hung_chip_times_out_then_next_card_reads(pcscd: PcscDaemon, pki: TestPk
             card.remove()
     finally:
         device.close()
+
+
+def test_card_reset_by_another_program_is_recovered(reader: CardReader, genuine: ChipFiles, pki: TestPki) -> None:
+    """Another PC/SC client resets the card between two of our commands (as a stale connection would): our
+    connection reports the reset, reconnects, and the next read works."""
+    from smartcard import scard
+
+    from station.devices.card.errors import CardRemovedError
+    from station.devices.card.pcsc import CardConnection
+
+    card = insert(genuine)
+    try:
+        next_event(reader, CardInserted)
+        context, other = PcscContext(), PcscContext()
+        try:
+            ours = CardConnection(context, READER)
+            assert ours.transmit(bytes.fromhex("00A4040C07A0000002471001")) == b"\x90\x00"
+            hresult, handle, _ = scard.SCardConnect(
+                other.handle, READER, scard.SCARD_SHARE_SHARED, scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1
+            )
+            assert hresult == 0
+            scard.SCardDisconnect(handle, scard.SCARD_RESET_CARD)
+            with pytest.raises(CardRemovedError, match="reset"):
+                ours.transmit(bytes.fromhex("00A4040C07A0000002471001"))
+            assert ours.transmit(bytes.fromhex("00A4040C07A0000002471001")) == b"\x90\x00"
+            ours.close()
+            assert reader.read_now(parse_mrz(genuine.mrz)).personal_number
+        finally:
+            context.close()
+            other.close()
+    finally:
+        card.remove()

@@ -301,3 +301,30 @@ def test_card_reset_by_another_program_is_recovered(reader: CardReader, genuine:
             other.close()
     finally:
         card.remove()
+
+
+def test_trainer_emulator_process(pcscd: PcscDaemon, tmp_path: Path) -> None:
+    """``python -m emulators.card`` as its own process: the kit reads its card with the CSCA it wrote."""
+    import subprocess
+    import sys
+
+    wait_absent()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emulators.card", "--csca-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline().strip() for _ in range(5)]
+        mrz = parse_mrz("\n".join(lines[2:5]))
+        device = open_device(f"pcsc://{READER}?profile=vpcd&csca={tmp_path}")
+        assert isinstance(device, CardReader)
+        try:
+            device.expect(mrz)
+            done = next_event(device, CardReadDone, timeout=10.0)
+            assert isinstance(done, CardReadDone) and done.result.personal_number == mrz.personal_number
+        finally:
+            device.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)

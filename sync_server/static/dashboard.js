@@ -81,9 +81,9 @@ function renderMap() {
   const rows = state.turnout.by_oblast.filter(o => TILES[o.oblast]);
   Plotly.react("map", [{
     x: rows.map(o => TILES[o.oblast][0]), y: rows.map(o => -TILES[o.oblast][1]), mode: "markers+text",
-    marker: {symbol: "square", size: 62, color: rows.map(o => o.percent || 0), colorscale: "Blues", cmin: 0,
+    marker: {symbol: "square", size: 62, color: rows.map(o => o.percent || 0), colorscale: [[0, "#eef4fb"], [1, "#4f8fd6"]], cmin: 0,
       cmax: Math.max(10, ...rows.map(o => o.percent || 0)), showscale: true, colorbar: {ticksuffix: "%"}},
-    text: rows.map(o => o.oblast + "<br>" + fmtPct(o.percent)), textfont: {size: 10},
+    text: rows.map(o => o.oblast + "<br>" + fmtPct(o.percent)), textfont: {size: 10, color: "#111"},
     hovertext: rows.map(o => `${o.oblast}: ${o.identified} / ${o.registered}`), hoverinfo: "text"}],
     {margin: {t: 10, r: 10, b: 10, l: 10}, xaxis: {visible: false, range: [-0.6, 4]}, yaxis: {visible: false, range: [-3, 0.6]}},
     {displayModeBar: false, responsive: true});

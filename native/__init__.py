@@ -1,4 +1,8 @@
-"""Native matching core, compiled from Cython by the package build.
+"""Native matching core: bit-based Minutia Cylinder-Code with LSS-R, compiled from Cython by the package build.
+
+Public face: :class:`Gallery` (a station's templates packed for search, with its versioned blob), :func:`verify`
+(1:1 score), :func:`identify` (1:N ranked :class:`Candidate` list), :class:`NativeError` and its subclasses. The
+oracle every kernel reproduces is ``fingerprint.mcc_bits``; the design and its figures are in native/README.md.
 
 Importing this package without the compiled extension fails with an ImportError that says how to build it.
 """
@@ -7,15 +11,29 @@ from __future__ import annotations
 
 import numpy as np
 
+from native.errors import GalleryError, KernelError, NativeError
+from native.gallery import Gallery
+from native.search import Candidate, identify, search_form, verify
+
 try:
-    from native import _bits_cy  # type: ignore[attr-defined]
+    from native import _bits_cy
 except ImportError as exc:  # pragma: no cover - exercised by a test that hides the extension
     raise ImportError(
         "The compiled matching core (native/_bits_cy) is missing. Build it with `make setup` "
         "(or `.venv/bin/pip install -e .` from the repository root), which compiles the Cython sources in native/."
     ) from exc
 
-__all__ = ["hamming_many"]
+__all__ = [
+    "Candidate",
+    "Gallery",
+    "GalleryError",
+    "KernelError",
+    "NativeError",
+    "hamming_many",
+    "identify",
+    "search_form",
+    "verify",
+]
 
 
 def hamming_many(probe: np.ndarray, rows: np.ndarray) -> np.ndarray:

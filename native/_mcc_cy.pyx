@@ -1,0 +1,436 @@
+# cython: language_level=3
+"""Bit-based MCC with LSS-R (Cappelli, Ferrara, Maltoni, IEEE TPAMI 2010, §5 and §4.3): the compiled core.
+
+Reproduces ``fingerprint.mcc_bits.compare_bits`` step for step (same pair order, same tie breaks, same float
+formulas). Every algorithm constant arrives at call time in ``params`` (float64, layout in :data:`native.kernels`),
+read from ``fingerprint.parameters`` by the Python wrapper, so retuning the engine needs no rebuild.
+
+Kernels never raise: inner functions are ``noexcept nogil`` and return a status code (0 ok, negative = out of
+memory); ``native._errors.check`` turns codes into exceptions.
+"""
+
+cimport cython
+from cython.parallel cimport parallel, prange
+from libc.math cimport atan2, exp, fabs, fmod, hypot, sqrt
+from libc.stdint cimport int16_t, int64_t, uint16_t, uint64_t
+from libc.stdlib cimport calloc, free, malloc
+cimport openmp
+
+
+cdef extern from *:
+    """
+    #if defined(__x86_64__) && defined(__GNUC__)
+    #pragma GCC target("popcnt")
+    #endif
+    static inline int shailoo_pop64(unsigned long long x) { return __builtin_popcountll(x); }
+    """
+    int shailoo_pop64(unsigned long long x) noexcept nogil
+
+
+# Layout of the params vector (kept in step with native/kernels.py PARAM_NAMES).
+cdef enum:
+    P_MIN_COMMON = 0
+    P_MAX_DIR_STEPS = 1
+    P_MIN_NP = 2
+    P_MAX_NP = 3
+    P_MU_P = 4
+    P_TAU_P = 5
+    P_ITER = 6
+    P_WEIGHT = 7
+    P_D_MU = 8
+    P_D_TAU = 9
+    P_A_MU = 10
+    P_A_TAU = 11
+    P_R_MU = 12
+    P_R_TAU = 13
+    N_PARAMS = 14
+
+cdef double PI = 3.14159265358979323846
+cdef double TWO_PI = 6.28318530717958647692
+cdef double ANGLE_STEPS = 65536.0
+
+
+cdef struct Cyl:
+    # One template's cylinders (pointers into the gallery or probe arrays).
+    const int16_t* x
+    const int16_t* y
+    const uint16_t* angle
+    const uint64_t* cells    # n * nd words
+    const uint64_t* valid    # n words
+    Py_ssize_t n
+
+
+cdef struct Scratch:
+    double* gval       # candidate pair similarities (heap)
+    int* gidx          # their flat index r * nb + c
+    char* used_a
+    char* used_b
+    int* rows
+    int* cols
+    double* lam0
+    double* lam
+    double* tmp
+    double* rho
+    double* eff
+    int* order
+    double* ax
+    double* ay
+    double* aa
+    double* bx
+    double* by
+    double* ba
+    Py_ssize_t cap_pairs  # max na * nb
+    Py_ssize_t cap_n      # max min(na, nb)
+
+
+cdef int scratch_init(Scratch* s, Py_ssize_t max_a, Py_ssize_t max_b) noexcept nogil:
+    cdef Py_ssize_t pairs = max_a * max_b + 1
+    cdef Py_ssize_t n = (max_a if max_a < max_b else max_b) + 1
+    s.cap_pairs = pairs
+    s.cap_n = n
+    s.gval = <double*> malloc(pairs * sizeof(double))
+    s.gidx = <int*> malloc(pairs * sizeof(int))
+    s.used_a = <char*> malloc(max_a + 1)
+    s.used_b = <char*> malloc(max_b + 1)
+    s.rows = <int*> malloc(n * sizeof(int))
+    s.cols = <int*> malloc(n * sizeof(int))
+    s.lam0 = <double*> malloc(n * sizeof(double))
+    s.lam = <double*> malloc(n * sizeof(double))
+    s.tmp = <double*> malloc(n * sizeof(double))
+    s.rho = <double*> malloc(n * n * sizeof(double))
+    s.eff = <double*> malloc(n * sizeof(double))
+    s.order = <int*> malloc(n * sizeof(int))
+    s.ax = <double*> malloc(6 * n * sizeof(double))
+    if s.ax != NULL:
+        s.ay = s.ax + n
+        s.aa = s.ax + 2 * n
+        s.bx = s.ax + 3 * n
+        s.by = s.ax + 4 * n
+        s.ba = s.ax + 5 * n
+    if (s.gval == NULL or s.gidx == NULL or s.used_a == NULL or s.used_b == NULL or s.rows == NULL
+            or s.cols == NULL or s.lam0 == NULL or s.lam == NULL or s.tmp == NULL or s.rho == NULL
+            or s.eff == NULL or s.order == NULL or s.ax == NULL):
+        return -1
+    return 0
+
+
+cdef void scratch_free(Scratch* s) noexcept nogil:
+    free(s.gval); free(s.gidx); free(s.used_a); free(s.used_b); free(s.rows); free(s.cols)
+    free(s.lam0); free(s.lam); free(s.tmp); free(s.rho); free(s.eff); free(s.order); free(s.ax)
+
+
+cdef inline bint _before(double va, int ia, double vb, int ib) noexcept nogil:
+    # Heap order: larger similarity first, then smaller flat index (numpy's stable argsort of -gamma).
+    return va > vb or (va == vb and ia < ib)
+
+
+cdef inline void _sift_down(double* v, int* idx, Py_ssize_t start, Py_ssize_t size) noexcept nogil:
+    cdef Py_ssize_t root = start, child
+    cdef double tv
+    cdef int ti
+    while True:
+        child = 2 * root + 1
+        if child >= size:
+            return
+        if child + 1 < size and _before(v[child + 1], idx[child + 1], v[child], idx[child]):
+            child += 1
+        if _before(v[child], idx[child], v[root], idx[root]):
+            tv = v[root]; v[root] = v[child]; v[child] = tv
+            ti = idx[root]; idx[root] = idx[child]; idx[child] = ti
+            root = child
+        else:
+            return
+
+
+cdef inline double _wrap(double a) noexcept nogil:
+    # dφ (eq. 9) with a floored modulo, as numpy.remainder computes it.
+    cdef double r = fmod(a + PI, TWO_PI)
+    if r != 0.0 and r < 0.0:
+        r += TWO_PI
+    return r - PI
+
+
+cdef inline double _sig(double v, double mu, double tau) noexcept nogil:
+    return 1.0 / (1.0 + exp(-tau * (v - mu)))
+
+
+cdef inline Py_ssize_t _gammas(const Cyl* a, const Cyl* b, Py_ssize_t nd, const double* prm,
+                               double* gval, int* gidx) noexcept nogil:
+    """Positive local similarities (bit form of eq. 17-18) with their flat index; returns how many."""
+    cdef Py_ssize_t i, j, k, count = 0
+    cdef int min_common = <int> prm[P_MIN_COMMON]
+    cdef int max_dir = <int> prm[P_MAX_DIR_STEPS]
+    cdef int d, na_, nb_, nx_
+    cdef uint64_t m, wa, wb
+    cdef double denom, g
+    cdef const uint64_t* ca
+    cdef const uint64_t* cb
+    for i in range(a.n):
+        ca = a.cells + i * nd
+        for j in range(b.n):
+            d = (<int> a.angle[i] - <int> b.angle[j]) & 0xFFFF
+            if d > 32768:
+                d = 65536 - d
+            if d > max_dir:
+                continue
+            m = a.valid[i] & b.valid[j]
+            if shailoo_pop64(m) < min_common:
+                continue
+            cb = b.cells + j * nd
+            na_ = 0
+            nb_ = 0
+            nx_ = 0
+            for k in range(nd):
+                wa = ca[k] & m
+                wb = cb[k] & m
+                na_ += shailoo_pop64(wa)
+                nb_ += shailoo_pop64(wb)
+                nx_ += shailoo_pop64(wa ^ wb)
+            denom = sqrt(<double> na_) + sqrt(<double> nb_)
+            if denom <= 0.0:
+                continue
+            g = 1.0 - sqrt(<double> nx_) / denom
+            if g > 0.0:
+                gval[count] = g
+                gidx[count] = <int> (i * b.n + j)
+                count += 1
+    return count
+
+
+cdef double _score(const Cyl* a, const Cyl* b, Py_ssize_t nd, const double* prm, Scratch* s) noexcept nogil:
+    """LSS-R global score (§4.3) of two bit-cylinder sets; mirrors fingerprint.mcc_bits.compare_bits."""
+    cdef Py_ssize_t n_min, count, size, i, j, t, n_r, n_pairs, it
+    cdef int r, c, flat, oi
+    cdef double z, w, acc, dist_a, dist_b, d1, d2, d3, e, total
+    if a.n == 0 or b.n == 0:
+        return 0.0
+    n_min = a.n if a.n < b.n else b.n
+    z = 1.0 / (1.0 + exp(-prm[P_TAU_P] * (<double> n_min - prm[P_MU_P])))
+    # Python's round() is half-to-even; nearbyint follows the current (default: to-even) rounding mode.
+    n_pairs = <Py_ssize_t> prm[P_MIN_NP] + <Py_ssize_t> _round_even(z * (prm[P_MAX_NP] - prm[P_MIN_NP]))
+    count = _gammas(a, b, nd, prm, s.gval, s.gidx)
+    # Greedy one-to-one pairs in order of decreasing similarity: a heap, popped until n_min pairs are taken.
+    for i in range(a.n):
+        s.used_a[i] = 0
+    for j in range(b.n):
+        s.used_b[j] = 0
+    size = count
+    i = size // 2
+    while i > 0:
+        i -= 1
+        _sift_down(s.gval, s.gidx, i, size)
+    n_r = 0
+    while size > 0 and n_r < n_min:
+        flat = s.gidx[0]
+        r = flat // <int> b.n
+        c = flat - r * <int> b.n
+        if not s.used_a[r] and not s.used_b[c]:
+            s.used_a[r] = 1
+            s.used_b[c] = 1
+            s.rows[n_r] = r
+            s.cols[n_r] = c
+            s.lam0[n_r] = s.gval[0]
+            n_r += 1
+        size -= 1
+        s.gval[0] = s.gval[size]
+        s.gidx[0] = s.gidx[size]
+        _sift_down(s.gval, s.gidx, 0, size)
+    if n_r == 0:
+        return 0.0
+    for t in range(n_r):
+        s.ax[t] = <double> a.x[s.rows[t]]
+        s.ay[t] = <double> a.y[s.rows[t]]
+        s.aa[t] = <double> a.angle[s.rows[t]] * TWO_PI / ANGLE_STEPS
+        s.bx[t] = <double> b.x[s.cols[t]]
+        s.by[t] = <double> b.y[s.cols[t]]
+        s.ba[t] = <double> b.angle[s.cols[t]] * TWO_PI / ANGLE_STEPS
+    # Pair compatibility ρ (eq. 21-23).
+    for i in range(n_r):
+        for j in range(n_r):
+            if i == j:
+                s.rho[i * n_r + j] = 0.0
+                continue
+            dist_a = hypot(s.ax[i] - s.ax[j], s.ay[i] - s.ay[j])
+            dist_b = hypot(s.bx[i] - s.bx[j], s.by[i] - s.by[j])
+            d1 = fabs(dist_a - dist_b)
+            d2 = fabs(_wrap(_wrap(s.aa[i] - s.aa[j]) - _wrap(s.ba[i] - s.ba[j])))
+            d3 = fabs(_wrap(
+                _wrap(s.aa[i] - atan2(-(s.ay[j] - s.ay[i]), s.ax[j] - s.ax[i]))
+                - _wrap(s.ba[i] - atan2(-(s.by[j] - s.by[i]), s.bx[j] - s.bx[i]))
+            ))
+            s.rho[i * n_r + j] = (
+                _sig(d1, prm[P_D_MU], prm[P_D_TAU]) * _sig(d2, prm[P_A_MU], prm[P_A_TAU])
+                * _sig(d3, prm[P_R_MU], prm[P_R_TAU])
+            )
+    w = prm[P_WEIGHT]
+    for t in range(n_r):
+        s.lam[t] = s.lam0[t]
+    for it in range(<Py_ssize_t> prm[P_ITER]):
+        for i in range(n_r):
+            acc = 0.0
+            if n_r > 1:
+                for j in range(n_r):
+                    acc += s.rho[i * n_r + j] * s.lam[j]
+                acc = acc / <double> (n_r - 1)
+            s.tmp[i] = w * s.lam[i] + (1.0 - w) * acc
+        for i in range(n_r):
+            s.lam[i] = s.tmp[i]
+    # Efficiency ε = λ^n_rel / λ^0; stable insertion sort by decreasing ε; average the best n_P.
+    for t in range(n_r):
+        s.eff[t] = s.lam[t] / s.lam0[t]
+        s.order[t] = <int> t
+    for i in range(1, n_r):
+        oi = s.order[i]
+        e = s.eff[oi]
+        j = i
+        while j > 0 and s.eff[s.order[j - 1]] < e:
+            s.order[j] = s.order[j - 1]
+            j -= 1
+        s.order[j] = oi
+    total = 0.0
+    for t in range(n_r if n_r < n_pairs else n_pairs):
+        total += s.lam[s.order[t]]
+    total = total / <double> n_pairs
+    if total < 0.0:
+        return 0.0
+    if total > 1.0:
+        return 1.0
+    return total
+
+
+cdef inline double _round_even(double v) noexcept nogil:
+    cdef double f = <double> (<long long> v)
+    cdef double diff = v - f
+    if diff > 0.5:
+        return f + 1.0
+    if diff < 0.5:
+        return f
+    return f if (<long long> f) % 2 == 0 else f + 1.0
+
+
+cdef inline Cyl _view(const int16_t[::1] x, const int16_t[::1] y, const uint16_t[::1] angle,
+                      const uint64_t[:, ::1] cells, const uint64_t[::1] valid, Py_ssize_t start,
+                      Py_ssize_t stop) noexcept nogil:
+    cdef Cyl c
+    c.n = stop - start
+    if c.n <= 0:
+        c.n = 0
+        c.x = NULL; c.y = NULL; c.angle = NULL; c.cells = NULL; c.valid = NULL
+        return c
+    c.x = &x[start]
+    c.y = &y[start]
+    c.angle = &angle[start]
+    c.cells = &cells[start, 0]
+    c.valid = &valid[start]
+    return c
+
+
+def score_many(
+    const int16_t[::1] px, const int16_t[::1] py, const uint16_t[::1] pangle,
+    const uint64_t[:, ::1] pcells, const uint64_t[::1] pvalid,
+    const int64_t[::1] offsets,
+    const int16_t[::1] gx, const int16_t[::1] gy, const uint16_t[::1] gangle,
+    const uint64_t[:, ::1] gcells, const uint64_t[::1] gvalid,
+    const int64_t[::1] rows, const double[::1] params, double[::1] out, int threads,
+) -> int:
+    """Score the probe against gallery templates ``rows`` (indices into ``offsets``), in parallel, GIL released.
+
+    ``out[i]`` receives the score of template ``rows[i]``. ``threads`` <= 0 means all cores. Returns a status code:
+    0 ok, -1 out of memory, -2 bad parameters.
+    """
+    cdef Py_ssize_t i, t, nd = pcells.shape[1], n_rows = rows.shape[0], n_templates = offsets.shape[0] - 1
+    cdef Py_ssize_t max_b = 0, span
+    cdef Cyl probe, cand
+    cdef Scratch* sp
+    cdef int failed[1]
+    cdef int local
+    cdef const double* prm
+    if params.shape[0] < N_PARAMS or out.shape[0] < n_rows or (gcells.shape[0] > 0 and gcells.shape[1] != nd):
+        return -2
+    prm = &params[0]
+    for t in range(n_templates):
+        span = offsets[t + 1] - offsets[t]
+        if span > max_b:
+            max_b = span
+    for i in range(n_rows):
+        if rows[i] < 0 or rows[i] >= n_templates:
+            return -2
+    probe = _view(px, py, pangle, pcells, pvalid, 0, px.shape[0])
+    failed[0] = 0
+    if n_rows == 0:
+        return 0
+    if threads <= 0:
+        threads = openmp.omp_get_max_threads()
+    # Each thread owns its scratch buffers (allocated once per call, never inside the pair loop).
+    with nogil, parallel(num_threads=threads):
+        sp = <Scratch*> calloc(1, sizeof(Scratch))
+        local = -1
+        if sp != NULL:
+            local = scratch_init(sp, probe.n if probe.n > 0 else 1, max_b if max_b > 0 else 1)
+        if local != 0:
+            failed[0] = -1
+        for i in prange(n_rows, schedule="dynamic", chunksize=64):
+            if local != 0:
+                out[i] = 0.0
+                continue
+            cand = _view(gx, gy, gangle, gcells, gvalid, offsets[rows[i]], offsets[rows[i] + 1])
+            out[i] = _score(&probe, &cand, nd, prm, sp)
+        if sp != NULL:
+            scratch_free(sp)
+            free(sp)
+    return failed[0]
+
+
+def screen_many(
+    const uint16_t[::1] pangle,
+    const uint64_t[:, ::1] pcells, const uint64_t[::1] pvalid,
+    const int64_t[::1] offsets, const uint16_t[::1] gangle,
+    const uint64_t[:, ::1] gcells, const uint64_t[::1] gvalid,
+    const double[::1] params, double[::1] out, int threads,
+) -> int:
+    """Cheap first pass of identify: for each gallery template, the mean of the best local similarity of each probe
+    cylinder (no pairing, no relaxation), over the probe cylinders given. Returns a status code like score_many."""
+    cdef Py_ssize_t t, i, j, k, nd = pcells.shape[1], n_templates = offsets.shape[0] - 1, np_ = pangle.shape[0]
+    cdef Py_ssize_t start, stop
+    cdef int min_common, max_dir, d, na_, nb_, nx_
+    cdef uint64_t m, wa, wb
+    cdef double best, g, denom, total
+    if params.shape[0] < N_PARAMS or out.shape[0] < n_templates:
+        return -2
+    min_common = <int> params[P_MIN_COMMON]
+    max_dir = <int> params[P_MAX_DIR_STEPS]
+    if threads <= 0:
+        threads = openmp.omp_get_max_threads()
+    with nogil:
+        for t in prange(n_templates, schedule="dynamic", chunksize=256, num_threads=threads):
+            start = offsets[t]
+            stop = offsets[t + 1]
+            total = 0.0
+            for i in range(np_):
+                best = 0.0
+                for j in range(start, stop):
+                    d = (<int> pangle[i] - <int> gangle[j]) & 0xFFFF
+                    if d > 32768:
+                        d = 65536 - d
+                    if d > max_dir:
+                        continue
+                    m = pvalid[i] & gvalid[j]
+                    if shailoo_pop64(m) < min_common:
+                        continue
+                    na_ = 0
+                    nb_ = 0
+                    nx_ = 0
+                    for k in range(nd):
+                        wa = pcells[i, k] & m
+                        wb = gcells[j, k] & m
+                        na_ = na_ + shailoo_pop64(wa)
+                        nb_ = nb_ + shailoo_pop64(wb)
+                        nx_ = nx_ + shailoo_pop64(wa ^ wb)
+                    denom = sqrt(<double> na_) + sqrt(<double> nb_)
+                    if denom > 0.0:
+                        g = 1.0 - sqrt(<double> nx_) / denom
+                        if g > best:
+                            best = g
+                total = total + best
+            out[t] = total / <double> np_ if np_ > 0 else 0.0
+    return 0

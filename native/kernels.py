@@ -1,0 +1,50 @@
+"""Access to the compiled kernels and the parameter vector they read.
+
+Every algorithm constant is read from ``fingerprint.parameters`` (and the bit layout from ``fingerprint.mcc_bits``)
+at call time and passed to the kernel, so the engine can be retuned without rebuilding the extension.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from fingerprint import mcc_bits
+from fingerprint import parameters as p
+
+try:
+    from native import _mcc_cy
+except ImportError as exc:  # exercised by tests/native/test_import.py with the extension hidden
+    raise ImportError(
+        "The compiled matching core (native/_mcc_cy) is missing. Build it with `make setup` "
+        "(or `.venv/bin/pip install -e . --no-deps` or `.venv/bin/python setup.py build_ext --inplace` from the "
+        "repository root), which compiles the Cython sources in native/ (needs gcc and the Python headers)."
+    ) from exc
+
+#: Order of the values in the kernel's params vector (native/_mcc_cy.pyx, enum P_*).
+PARAM_NAMES = (
+    "min_common_cells",
+    "max_direction_steps",
+    "LSS_MIN_PAIRS",
+    "LSS_MAX_PAIRS",
+    "LSS_PAIRS_MU",
+    "LSS_PAIRS_TAU",
+    "RELAX_ITERATIONS",
+    "RELAX_WEIGHT",
+    "RELAX_DISTANCE_MU_PX",
+    "RELAX_DISTANCE_TAU",
+    "RELAX_DIRECTION_MU_RAD",
+    "RELAX_DIRECTION_TAU",
+    "RELAX_RADIAL_MU_RAD",
+    "RELAX_RADIAL_TAU",
+)
+
+
+def params() -> npt.NDArray[np.float64]:
+    """The kernel's params vector, from the engine's current parameter values."""
+    values = [float(mcc_bits.min_common_cells()), float(mcc_bits.max_direction_steps())]
+    values += [float(getattr(p, name)) for name in PARAM_NAMES[2:]]
+    return np.asarray(values, dtype=np.float64)
+
+
+kernel = _mcc_cy

@@ -1,0 +1,132 @@
+"""1:1 and 1:N matching over the compiled kernels: input checks and conversion here, arithmetic in ``_mcc_cy``.
+
+identify() runs in two passes (both across all cores with the GIL released):
+
+1. **screen**: for every gallery template, the mean over the probe's cylinders of its best local similarity in that
+   template (the bit Γ of Cappelli et al. 2010 §5, no pairing, no relaxation). It costs the same popcounts as the
+   full score's similarity matrix but skips pair selection and relaxation, which are most of the time of a full
+   comparison of well-separated templates;
+2. **score**: the full LSS-R score (§4.3) for the ``shortlist`` best-screened templates, ranked.
+
+The shortlist is large enough that the rank-1 result equals the exhaustive search on the shared real databases
+(tests/native/test_identify_real.py checks it); ``prefilter=False`` scores every template.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from fingerprint import mcc_bits
+from fingerprint.model import Template
+from native.errors import check
+from native.gallery import Gallery
+from native.kernels import kernel, params
+
+#: Templates kept by the screening pass: at least this many, or this fraction of the gallery, whichever is larger.
+SHORTLIST_MIN = 200
+SHORTLIST_FRACTION = 0.02
+
+SearchForm = mcc_bits.BitCylinders
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A ranked gallery row: which row, whose (voter id), which finger (ISO position 1-10), and the score (0..1)."""
+
+    row: int
+    voter: str
+    finger: int
+    score: float
+
+
+def search_form(template: Template | SearchForm) -> SearchForm:
+    """The bit cylinders of a template (built once per capture; a search form passes through)."""
+    if isinstance(template, mcc_bits.BitCylinders):
+        return template
+    if not isinstance(template, Template):
+        raise TypeError(f"expected a fingerprint.Template or BitCylinders, got {type(template).__name__}")
+    return mcc_bits.bit_cylinders(template)
+
+
+def _contiguous(c: SearchForm) -> tuple[npt.NDArray[np.generic], ...]:
+    nd = mcc_bits.BITS_DIRECTION_CELLS
+    return (
+        np.ascontiguousarray(c.x, dtype=np.int16),
+        np.ascontiguousarray(c.y, dtype=np.int16),
+        np.ascontiguousarray(c.angle, dtype=np.uint16),
+        np.ascontiguousarray(c.cells, dtype=np.uint64).reshape(-1, nd),
+        np.ascontiguousarray(c.valid, dtype=np.uint64),
+    )
+
+
+def score_rows(probe: SearchForm, gallery: Gallery, rows: npt.NDArray[np.int64], threads: int = 0) -> np.ndarray:
+    """Full LSS-R scores of ``probe`` against gallery ``rows`` (float64, one per row)."""
+    rows_c = np.ascontiguousarray(rows, dtype=np.int64)
+    out = np.zeros(rows_c.shape[0], dtype=np.float64)
+    px, py, pa, pc, pv = _contiguous(probe)
+    status = kernel.score_many(
+        px, py, pa, pc, pv,  # type: ignore[arg-type]
+        gallery.offsets, gallery.x, gallery.y, gallery.angle, gallery.cells, gallery.valid,
+        rows_c, params(), out, int(threads),
+    )
+    check(status)
+    return out
+
+
+def screen(probe: SearchForm, gallery: Gallery, threads: int = 0) -> np.ndarray:
+    """First-pass screening score of ``probe`` against every gallery template (see module doc)."""
+    out = np.zeros(len(gallery), dtype=np.float64)
+    _, _, pa, pc, pv = _contiguous(probe)
+    check(
+        kernel.screen_many(
+            pa, pc, pv,  # type: ignore[arg-type]
+            gallery.offsets, gallery.angle, gallery.cells, gallery.valid, params(), out, int(threads),
+        )
+    )
+    return out
+
+
+def verify(probe: Template | SearchForm, candidate: Template | SearchForm) -> float:
+    """1:1 similarity (0..1) of two templates or search forms; equals ``fingerprint.mcc_bits.compare_bits``."""
+    a, b = search_form(probe), search_form(candidate)
+    single = Gallery.from_cylinders([("-", 1, b)])
+    return float(score_rows(a, single, np.zeros(1, dtype=np.int64), threads=1)[0])
+
+
+def shortlist_size(gallery_size: int, top_k: int) -> int:
+    """How many screened templates get the full score."""
+    return min(gallery_size, max(top_k, SHORTLIST_MIN, int(np.ceil(SHORTLIST_FRACTION * gallery_size))))
+
+
+def identify(
+    probe: Template | SearchForm,
+    gallery: Gallery,
+    top_k: int = 10,
+    *,
+    prefilter: bool = True,
+    threads: int = 0,
+) -> list[Candidate]:
+    """The ``top_k`` best gallery rows for ``probe``, best first (ties: lower row first); ``threads`` 0 = all cores."""
+    if top_k < 1:
+        raise ValueError(f"top_k must be at least 1, got {top_k}")
+    form = search_form(probe)
+    n = len(gallery)
+    if n == 0:
+        return []
+    if prefilter and shortlist_size(n, top_k) < n:
+        first = screen(form, gallery, threads)
+        keep = shortlist_size(n, top_k)
+        rows = np.sort(np.argpartition(-first, keep - 1)[:keep]).astype(np.int64)
+    else:
+        rows = np.arange(n, dtype=np.int64)
+    scores = score_rows(form, gallery, rows, threads)
+    order = np.lexsort((rows, -scores))[:top_k]
+    out = []
+    for i in order:
+        row = int(rows[i])
+        voter, finger = gallery.row(row)
+        out.append(Candidate(row=row, voter=voter, finger=finger, score=float(scores[i])))
+    return out

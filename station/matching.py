@@ -120,3 +120,63 @@ class EngineMatcher:
             if pin not in best or score > best[pin].score:
                 best[pin] = Candidate(pin, finger, score)
         return sorted(best.values(), key=lambda c: -c.score)[:top_k]
+
+
+class NativeMatcher(EngineMatcher):
+    """The engine's extractor with the native 1:N core (``native.search``) for the gallery search and 1:1.
+
+    Same protocol as :class:`EngineMatcher`; the gallery is packed once at start-up (``native.gallery.Gallery``,
+    rebuilt from the stored templates, never stored). Importing fails with the native package's own message
+    (how to build it) when the compiled kernels are missing.
+    """
+
+    def __init__(self, threshold: float = MATCH_THRESHOLD) -> None:
+        super().__init__(threshold)
+        import native.search  # noqa: F401  (fail early, with the build instructions, when the core is missing)
+
+        self._native_gallery: Any = None
+
+    def probe(self, pixels: np.ndarray, dpi: int) -> Probe:
+        """Extract; the search form is the native bit cylinders."""
+        from fingerprint.extract import extract
+        from native.search import search_form
+
+        result = extract(pixels, dpi)
+        ok = result.quality.acceptable and len(result.template.minutiae) > 0
+        return Probe(result.quality.score, ok, result.quality.verdict.value,
+                     search_form(result.template) if ok else None)
+
+    def verify(self, probe: Probe, enrolled: Mapping[int, bytes]) -> Candidate | None:
+        """1:1 with the native kernel, first accepted finger wins (as :meth:`EngineMatcher.verify`)."""
+        from fingerprint import loads
+        from native.search import verify
+
+        best: Candidate | None = None
+        for finger in sorted(enrolled):
+            score = float(verify(probe.search, loads(enrolled[finger])))
+            if best is None or score > best.score:
+                best = Candidate("", finger, score)
+            if score >= self.threshold:
+                break
+        return best
+
+    def load_gallery(self, templates: Mapping[str, Mapping[int, bytes]]) -> None:
+        """Pack every enrolled finger into the native gallery."""
+        from fingerprint import loads
+        from native.gallery import Gallery
+
+        self._native_gallery = Gallery.build(
+            (pin, finger, loads(data)) for pin, fingers in templates.items() for finger, data in fingers.items()
+        )
+
+    def identify(self, probe: Probe, top_k: int) -> list[Candidate]:
+        """Native 1:N (screen + full score of a shortlist); one entry per voter, best finger."""
+        from native.search import identify
+
+        if self._native_gallery is None:
+            return []
+        best: dict[str, Candidate] = {}
+        for c in identify(probe.search, self._native_gallery, top_k=top_k * 3):
+            if c.voter not in best:
+                best[c.voter] = Candidate(c.voter, c.finger, c.score)
+        return list(best.values())[:top_k]

@@ -18,6 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 from scipy.stats import spearmanr
+from threadpoolctl import threadpool_limits
 
 from evaluation.database import IMAGE_SUFFIXES, TEMPLATE_SUFFIXES, Sample, protocol, samples
 from evaluation.errors import EvaluationError
@@ -49,13 +50,23 @@ def evaluate(
     progress: Callable[[str], None] | None = None,
 ) -> Scores:
     """Run the protocol on one database folder; ``templates='iso'`` reads ISO 19794-2 records instead of images."""
+    with threadpool_limits(limits=1):
+        return _evaluate(folder, dpi, templates, progress)
+
+
+def _evaluate(
+    folder: Path,
+    dpi: float,
+    templates: str | None,
+    progress: Callable[[str], None] | None,
+) -> Scores:
     say = progress or (lambda _message: None)
     items: list[Sample] = samples(folder, TEMPLATE_SUFFIXES if templates == "iso" else IMAGE_SUFFIXES)
     extracted: list[Template] = []
     qualities: list[int] = []
     extract_ms: list[float] = []
     extract_cpu_ms: list[float] = []
-    # One core, as the issue measures it: OpenCV's own worker threads are turned off for the whole run.
+    # One core, as the issue measures it: OpenCV's worker threads are turned off too (BLAS is limited by the caller).
     cv2.setNumThreads(1)
     failures: list[str] = []
     verdicts: dict[str, int] = {}

@@ -46,7 +46,8 @@ class Cylinders:
     ``x``, ``y``, ``angle`` (n,) are the minutiae of the valid cylinders (px, rad); ``values`` (n, N_S*N_S*N_D) are
     the cell values in [0, 1] (zero in invalid cells), index order (i, j, k) row-major with i along the minutia
     direction, j across it, k the direction-difference bin; ``valid`` (n, N_S*N_S) is 1.0 where the spatial cell is
-    valid, else 0.0.
+    valid, else 0.0; ``cell_energy`` (n, N_S*N_S) is the sum of squared values over each cell's direction bins (a
+    derived cache: it turns the masked norms of eq. 17 into products over spatial cells only).
     """
 
     x: FloatArray
@@ -54,6 +55,7 @@ class Cylinders:
     angle: FloatArray
     values: FloatArray
     valid: FloatArray
+    cell_energy: FloatArray
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -120,7 +122,12 @@ def cylinders(template: Template) -> Cylinders:
     x, y, angle = template.arrays()
     n = len(x)
     empty = Cylinders(
-        np.zeros(0), np.zeros(0), np.zeros(0), np.zeros((0, _NS * _NS * _ND)), np.zeros((0, _NS * _NS))
+        np.zeros(0),
+        np.zeros(0),
+        np.zeros(0),
+        np.zeros((0, _NS * _NS * _ND)),
+        np.zeros((0, _NS * _NS)),
+        np.zeros((0, _NS * _NS)),
     )
     if n == 0:
         return empty
@@ -158,12 +165,15 @@ def cylinders(template: Template) -> Cylinders:
     )
     if not keep.any():
         return empty
+    kept = int(keep.sum())
+    kept_values = np.ascontiguousarray(values[keep].reshape(kept, -1))
     return Cylinders(
         x=x[keep].copy(),
         y=y[keep].copy(),
         angle=angle[keep].copy(),
-        values=np.ascontiguousarray(values[keep].reshape(int(keep.sum()), -1)),
-        valid=np.ascontiguousarray(valid[keep].reshape(int(keep.sum()), -1)),
+        values=kept_values,
+        valid=np.ascontiguousarray(valid[keep].reshape(kept, -1)),
+        cell_energy=np.ascontiguousarray((kept_values**2).reshape(kept, _NS * _NS, _ND).sum(axis=2)),
     )
 
 
@@ -171,11 +181,11 @@ def local_similarities(a: Cylinders, b: Cylinders) -> FloatArray:
     """Γ (n_A, n_B): the local similarity of every cylinder pair (eq. 17-18), 0 where not matchable."""
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)))
-    va = np.repeat(a.valid, _ND, axis=1)  # spatial validity broadcast over the direction bins
-    vb = np.repeat(b.valid, _ND, axis=1)
-    # Restricted to the cells valid in both: ||a|b||^2 = Σ a² vb, ||b|a||^2 = Σ b² va, <a|b, b|a> = Σ a b.
-    na2 = (a.values**2) @ vb.T
-    nb2 = va @ (b.values**2).T
+    # Restricted to the cells valid in both: ||a|b||² = Σ a² over cells valid in b, ||b|a||² likewise, and
+    # <a|b, b|a> = Σ a b (a value is zero wherever its own cylinder is invalid). Validity is per spatial cell, so the
+    # first two sum the per-cell energies over spatial cells only.
+    na2 = a.cell_energy @ b.valid.T
+    nb2 = a.valid @ b.cell_energy.T
     dot = a.values @ b.values.T
     norm_a, norm_b = np.sqrt(np.maximum(na2, 0.0)), np.sqrt(np.maximum(nb2, 0.0))
     diff = np.sqrt(np.maximum(na2 + nb2 - 2.0 * dot, 0.0))

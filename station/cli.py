@@ -98,6 +98,8 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--peer", action="append", default=[], help="another kit's peer endpoint (repeatable)")
     serve.add_argument("--lock-after", type=float, default=120.0, help="seconds idle before the screen locks")
     serve.add_argument("--training", action="store_true", help="training mode: TRAINING on screen and slips")
+    serve.add_argument("--matcher", choices=["reference", "native"], default="reference",
+                       help="fingerprint matcher: the pure-Python reference, or the compiled native core")
     serve.set_defaults(handler=_serve)
 
     send = sub.add_parser("send", help="send turnout to the CEC until Ctrl-C (resends after any outage)")
@@ -236,7 +238,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from station.gallery import Gallery
     from station.list_package import load_list_key
-    from station.matching import EngineMatcher
+    from station.matching import EngineMatcher, NativeMatcher
     from station.peers import PeerNode
     from station.runtime import KitRuntime
     from station.ui.app import create_app
@@ -257,7 +259,7 @@ def _serve(args: argparse.Namespace) -> int:
             if args.printer:
                 kit.printer = open_device(args.printer)  # type: ignore[assignment]
                 kit.printer.open()  # type: ignore[union-attr]
-        matcher = EngineMatcher()
+        matcher = NativeMatcher() if args.matcher == "native" else EngineMatcher()
         matcher.load_gallery(gallery.all_templates())
         kit.matcher = matcher
         if args.peer_bind:

@@ -11,6 +11,10 @@ import os
 import threading
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
 from emulators.card.personalisation import ChipFiles
 from station.devices.card import bac, tlv
 from station.devices.card.apdu import EMRTD_AID
@@ -19,7 +23,7 @@ from station.devices.card.mrz import parse_mrz
 from station.devices.card.status_words import SW_OK
 
 #: Short EF identifiers (ICAO 9303-10 Table 34) for READ BINARY with P1 bit 8 set.
-SHORT_IDS = {0x1E: 0x011E, 0x1D: 0x011D, 0x01: 0x0101, 0x02: 0x0102, 0x0B: 0x010B}
+SHORT_IDS = {0x1E: 0x011E, 0x1D: 0x011D, 0x01: 0x0101, 0x02: 0x0102, 0x0B: 0x010B, 0x0F: 0x010F}
 
 
 @dataclass
@@ -187,7 +191,21 @@ class EmrtdChip:
             if offset >= len(content):
                 return b"", 0x6B00
             return content[offset : offset + (le or 256)], SW_OK
+        if ins == 0x88:
+            return self._internal_authenticate(data)
         return b"", 0x6D00
+
+    def _internal_authenticate(self, challenge: bytes) -> tuple[bytes, int]:
+        """Active Authentication (ICAO 9303-11 §6.1) with ECDSA: the plain r || s signature (BSI TR-03111 §5.2.1)
+        over the terminal's 8-byte challenge with SHA-256."""
+        key = self.card.aa_key
+        if key is None:
+            return b"", 0x6D00
+        if len(challenge) != 8:
+            return b"", 0x6700
+        der = key.sign(challenge, ec.ECDSA(hashes.SHA256()))
+        r, s = decode_dss_signature(der)
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big"), SW_OK
 
 
 def _body(command: bytes) -> tuple[bytes, int | None]:

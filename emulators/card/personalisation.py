@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from PIL import Image, ImageDraw
 
 from station.devices.card import tlv
-from station.devices.card.lds import DG1, DG2, DG11, EF_COM, EF_SOD, TAG_BY_DG
+from station.devices.card.lds import DG1, DG2, DG11, DG15, EF_COM, EF_SOD, TAG_BY_DG
 from station.devices.card.mrz import build_td1, check_digit
 from station.devices.card.passive_auth import LDS_SECURITY_OBJECT_OID, LdsSecurityObject
 
@@ -137,6 +137,8 @@ class ChipFiles:
 
     files: dict[int, bytes]
     mrz: str
+    #: The chip's Active Authentication key; it never leaves a genuine chip, so a clone has to bring its own.
+    aa_key: ec.EllipticCurvePrivateKey | None = None
 
     def with_file(self, fid: int, data: bytes) -> ChipFiles:
         """A copy with one file replaced (the SOD is left as it was: that is how a forged chip looks)."""
@@ -234,14 +236,30 @@ def build_sod(groups: dict[int, bytes], pki: TestPki) -> bytes:
     return tlv.encode(EF_SOD.tag, info.dump())
 
 
-def personalise(holder: CardHolder, pki: TestPki) -> ChipFiles:
-    """EF.COM, DG1, DG2, DG11 and EF.SOD of ``holder``'s card, signed by ``pki``'s Document Signer."""
+def personalise(holder: CardHolder, pki: TestPki, active_authentication: bool = True) -> ChipFiles:
+    """EF.COM, DG1, DG2, DG11, DG15 (Active Authentication key, ECDSA P-256) and EF.SOD of ``holder``'s card,
+    signed by ``pki``'s Document Signer."""
     mrz = holder.mrz()
     groups = {1: build_dg1(mrz), 2: build_dg2(holder.face_jpeg), 11: build_dg11(holder)}
+    aa_key = None
+    if active_authentication:
+        aa_key = ec.generate_private_key(ec.SECP256R1())
+        spki = aa_key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        groups[15] = tlv.encode(DG15.tag, spki)
     files = {DG1.fid: groups[1], DG2.fid: groups[2], DG11.fid: groups[11]}
+    if 15 in groups:
+        files[DG15.fid] = groups[15]
     files[EF_COM.fid] = build_com(sorted(groups))
     files[EF_SOD.fid] = build_sod(groups, pki)
-    return ChipFiles(files, mrz)
+    return ChipFiles(files, mrz, aa_key)
+
+
+def clone(card: ChipFiles) -> ChipFiles:
+    """A byte-for-byte copy of every readable file on a new chip: the Active Authentication key cannot be read out,
+    so the cloner's chip signs with a key of its own."""
+    return replace(card, aa_key=ec.generate_private_key(ec.SECP256R1()))
 
 
 def forge_personal_number(card: ChipFiles, personal_number: str) -> ChipFiles:

@@ -70,6 +70,7 @@ INS_SELECT = 0xA4
 INS_READ_BINARY = 0xB0
 INS_GET_CHALLENGE = 0x84
 INS_EXTERNAL_AUTHENTICATE = 0x82
+INS_INTERNAL_AUTHENTICATE = 0x88
 
 
 def select_application(aid: bytes = EMRTD_AID) -> Command:
@@ -92,6 +93,11 @@ def read_binary(offset: int, length: int) -> Command:
 def get_challenge() -> Command:
     """GET CHALLENGE for the chip's 8-byte nonce."""
     return Command(0x00, INS_GET_CHALLENGE, 0x00, 0x00, b"", 8)
+
+
+def internal_authenticate(challenge: bytes) -> Command:
+    """INTERNAL AUTHENTICATE for Active Authentication: the chip signs the 8-byte challenge."""
+    return Command(0x00, INS_INTERNAL_AUTHENTICATE, 0x00, 0x00, challenge, 256)
 
 
 def external_authenticate(data: bytes) -> Command:

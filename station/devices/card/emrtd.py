@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from station.devices.card import apdu, bac, lds, status_words
+from station.devices.card import active_auth, apdu, bac, lds, status_words
 from station.devices.card.apdu import Command, Response
 from station.devices.card.errors import CardAuthError, CardStatusError, CardTimeout, LdsError
 from station.devices.card.mrz import Mrz
@@ -40,6 +40,8 @@ class CardRead:
     face: lds.FaceImage | None
     details: lds.PersonalDetails | None
     authentication: PassiveAuthResult
+    #: ``"ecdsa"`` or ``"rsa"`` when the chip proved its key (Active Authentication), ``"absent"`` without DG15.
+    chip_authentication: str
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -81,7 +83,8 @@ class ChipSession:
         answer = self._expect_ok(self._send(apdu.external_authenticate(data)), "authenticating with the MRZ keys")
         self.channel = SecureChannel(bac.terminal_check_response(k_enc, k_mac, answer.data, rnd_ic, rnd_ifd, k_ifd))
 
-    def _secure(self, command: Command, doing: str) -> Response:
+    def secure(self, command: Command, doing: str) -> Response:
+        """Send one command under secure messaging and check its answer."""
         if self.channel is None:
             raise CardAuthError("secure messaging is not open: authenticate first")
         protected = self.channel.wrap(command)
@@ -92,8 +95,8 @@ class ChipSession:
 
     def read_file(self, file: lds.LdsFile) -> bytes:
         """SELECT and READ BINARY a whole file, its size taken from its own TLV header."""
-        self._secure(apdu.select_file(file.fid), f"opening {file.name}")
-        first = self._secure(apdu.read_binary(0, READ_CHUNK), f"reading {file.name}").data
+        self.secure(apdu.select_file(file.fid), f"opening {file.name}")
+        first = self.secure(apdu.read_binary(0, READ_CHUNK), f"reading {file.name}").data
         if len(first) < 2:
             raise LdsError(f"{file.name} is empty")
         try:
@@ -105,7 +108,7 @@ class ChipSession:
             raise LdsError(f"{file.name} claims {total} bytes, more than the {MAX_FILE_BYTES} allowed")
         data = bytearray(first[:total])
         while len(data) < total:
-            chunk = self._secure(
+            chunk = self.secure(
                 apdu.read_binary(len(data), min(READ_CHUNK, total - len(data))), f"reading {file.name}"
             ).data
             if not chunk:
@@ -148,8 +151,17 @@ def read_document(
         groups[11] = session.read_file(lds.DG11)
         details = lds.parse_dg11(groups[11])
     lap("data_groups")
+    if 15 in com.data_groups:
+        groups[15] = session.read_file(lds.DG15)
     sod = session.read_file(lds.EF_SOD)
     result = trust.verify(sod, groups)
     lap("passive_auth")
+    chip_auth = "absent"
+    if 15 in groups:
+        # DG15's hash was checked above, so the key is the issuer's; a fresh challenge defeats replay.
+        challenge = os.urandom(8)
+        answer = session.secure(apdu.internal_authenticate(challenge), "proving the chip is genuine")
+        chip_auth = active_auth.verify(lds.parse_dg15(groups[15]), challenge, answer.data)
+        lap("active_auth")
     personal = chip_mrz.personal_number or (details.personal_number if details else "")
-    return CardRead(chip_mrz, personal, com, face, details, result, timings)
+    return CardRead(chip_mrz, personal, com, face, details, result, chip_auth, timings)

@@ -81,6 +81,10 @@ class PassiveAuthError(CardError):
         super().__init__(message, int(ErrorCode.CARD_FORGED))
 
 
+class CloneError(PassiveAuthError):
+    """The chip could not prove it holds its Active Authentication key: a copy of a genuine card's data."""
+
+
 class CardTimeout(CardError, DeviceTimeout):
     """The chip or reader did not answer within the profile's time limit."""
 

@@ -29,6 +29,7 @@ EF_SOD = LdsFile("EF.SOD", 0x011D, 0x77)
 DG1 = LdsFile("DG1", 0x0101, 0x61, 1)
 DG2 = LdsFile("DG2", 0x0102, 0x75, 2)
 DG11 = LdsFile("DG11", 0x010B, 0x6B, 11)
+DG15 = LdsFile("DG15", 0x010F, 0x6F, 15)
 
 #: Data-group numbers by their outer tag (ICAO 9303-10 Table 34), to read the tag list of EF.COM.
 DG_BY_TAG = {
@@ -170,3 +171,11 @@ def parse_dg11(data: bytes) -> PersonalDetails:
             except UnicodeDecodeError:
                 raise LdsError(f"DG11 field {name} is not UTF-8 text") from None
     return PersonalDetails(fields)
+
+
+def parse_dg15(data: bytes) -> bytes:
+    """DG15: 6F { SubjectPublicKeyInfo } -- the chip's Active Authentication public key (ICAO 9303-11 §6.1), DER."""
+    key = tlv.decode_one(data, DG15.tag)
+    if not key or key[0] != 0x30:
+        raise LdsError("DG15 does not hold a public key")
+    return key

@@ -36,7 +36,7 @@ def test_genuine_chip_passes(genuine: ChipFiles, pki: TestPki) -> None:
 
 def test_sod_lists_the_chip_hashes(genuine: ChipFiles) -> None:
     sod = parse_sod(genuine.files[lds.EF_SOD.fid])
-    assert sod.hash_algorithm == "sha256" and set(sod.hashes) == {1, 2, 11}
+    assert sod.hash_algorithm == "sha256" and set(sod.hashes) == {1, 2, 11, 15}
 
 
 def test_altered_data_groups_are_refused(genuine: ChipFiles, pki: TestPki, holder: CardHolder) -> None:
@@ -89,7 +89,8 @@ def test_read_document_in_process(genuine: ChipFiles, pki: TestPki, holder: Card
     result = read_document(chip.process, parse_mrz(genuine.mrz), TrustStore([pki.csca_cert]))
     assert result.personal_number == holder.personal_number
     assert result.face is not None and result.face.image == holder.face_jpeg
-    assert list(result.timings_ms) == ["bac", "dg1", "data_groups", "passive_auth"]
+    assert list(result.timings_ms) == ["bac", "dg1", "data_groups", "passive_auth", "active_auth"]
+    assert result.chip_authentication == "ecdsa"
 
 
 def test_large_face_is_read_in_chunks(holder: CardHolder, pki: TestPki) -> None:
@@ -115,7 +116,7 @@ def test_response_mac_fault_is_detected(genuine: ChipFiles, pki: TestPki) -> Non
 
 
 def test_lds_parsers_refuse_malformed_files(genuine: ChipFiles) -> None:
-    assert lds.parse_com(genuine.files[lds.EF_COM.fid]).data_groups == (1, 2, 11)
+    assert lds.parse_com(genuine.files[lds.EF_COM.fid]).data_groups == (1, 2, 11, 15)
     for parse, data in (
         (lds.parse_dg1, b"\x61\x03\x5f\x1f\x00"),
         (lds.parse_dg1, b"\x61\x05\x5f\x1f\x02AB"),
@@ -126,3 +127,45 @@ def test_lds_parsers_refuse_malformed_files(genuine: ChipFiles) -> None:
     ):
         with pytest.raises(LdsError):
             parse(data)
+
+
+def test_cloned_chip_fails_active_authentication(genuine: ChipFiles, pki: TestPki) -> None:
+    """Every file copied, EF.SOD still valid: only the chip's own key can answer the challenge."""
+    from emulators.card.personalisation import clone
+    from station.devices.card.errors import CloneError
+
+    copy = clone(genuine)
+    with pytest.raises(CloneError, match="clone"):
+        read_document(EmrtdChip(copy).process, parse_mrz(copy.mrz), TrustStore([pki.csca_cert]))
+
+
+def test_chip_without_dg15_reads_without_active_authentication(holder: CardHolder, pki: TestPki) -> None:
+    card = personalise(holder, pki, active_authentication=False)
+    result = read_document(EmrtdChip(card).process, parse_mrz(card.mrz), TrustStore([pki.csca_cert]))
+    assert result.chip_authentication == "absent" and result.authentication.checked_groups == (1, 2, 11)
+
+
+def test_rsa_active_authentication_iso9796_2() -> None:
+    """An RSA chip's answer per ISO/IEC 9796-2 scheme 1 (SHA-1 trailer BC, and SHA-256 trailer 34CC)."""
+    import hashlib
+    import os
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from station.devices.card import active_auth
+    from station.devices.card.errors import CloneError
+
+    key = rsa.generate_private_key(65537, 1024)
+    numbers = key.private_numbers()
+    n, d = numbers.public_numbers.n, numbers.d
+    spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    challenge = os.urandom(8)
+    for name, trailer in (("sha1", b"\xbc"), ("sha256", b"\x34\xcc")):
+        size = hashlib.new(name).digest_size
+        m1 = os.urandom(128 - 1 - size - len(trailer))
+        representative = b"\x6a" + m1 + hashlib.new(name, m1 + challenge).digest() + trailer
+        signature = pow(int.from_bytes(representative, "big"), d, n).to_bytes(128, "big")
+        assert active_auth.verify(spki, challenge, signature) == "rsa"
+        with pytest.raises(CloneError):
+            active_auth.verify(spki, bytes(8), signature)

@@ -99,9 +99,10 @@ def test_genuine_card_is_read_and_authenticated(
         )
         assert result.details is not None and result.details.fields["full_name"] == holder.full_name
         assert result.details.personal_number == holder.personal_number
-        assert result.authentication.checked_groups == (1, 2, 11)
+        assert result.authentication.checked_groups == (1, 2, 11, 15)
         assert "TEST CSCA" in result.authentication.csca
-        assert set(result.com.data_groups) == {1, 2, 11}
+        assert set(result.com.data_groups) == {1, 2, 11, 15}
+        assert result.chip_authentication == "ecdsa"
     finally:
         card.remove()
     next_event(reader, CardRemoved)
@@ -143,6 +144,20 @@ def test_altered_dg1_is_refused(reader: CardReader, genuine: ChipFiles) -> None:
         failed = next_event(reader, CardReadFailed)
         assert isinstance(failed, CardReadFailed)
         assert failed.code is ErrorCode.CARD_FORGED and "DG1" in failed.message
+    finally:
+        card.remove()
+
+
+def test_cloned_chip_is_refused(reader: CardReader, genuine: ChipFiles) -> None:
+    from emulators.card.personalisation import clone
+
+    copy = clone(genuine)
+    reader.expect(parse_mrz(copy.mrz))
+    card = insert(copy)
+    try:
+        failed = next_event(reader, CardReadFailed)
+        assert isinstance(failed, CardReadFailed)
+        assert failed.code is ErrorCode.CARD_FORGED and "active authentication" in failed.message
     finally:
         card.remove()
 
@@ -217,7 +232,7 @@ def test_device_urls(pcscd: PcscDaemon, pki: TestPki, genuine: ChipFiles, tmp_pa
         card = insert(genuine)
         try:
             next_event(device, CardInserted)
-            assert device.read_now(parse_mrz(genuine.mrz)).authentication.checked_groups == (1, 2, 11)
+            assert device.read_now(parse_mrz(genuine.mrz)).authentication.checked_groups == (1, 2, 11, 15)
         finally:
             card.remove()
     finally:

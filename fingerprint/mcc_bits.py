@@ -22,6 +22,7 @@ compares the circular step difference with an integer threshold, so the oracle a
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -195,11 +196,6 @@ def _sigmoid(v: FloatArray, mu: float, tau: float) -> FloatArray:
     return np.asarray(1.0 / (1.0 + np.exp(-tau * (v - mu))), dtype=np.float64)
 
 
-def _wrap(a: FloatArray) -> FloatArray:
-    """dφ (eq. 9): wrap into [-π, π) with a floored modulo (numpy's and the kernel's)."""
-    return np.asarray(np.remainder(a + np.pi, _TWO_PI) - np.pi, dtype=np.float64)
-
-
 def pair_count(n_min: int) -> int:
     """n_P of LSS (§4.2): min_NP + round(Z(n_min; μ_P, τ_P) · (max_NP - min_NP))."""
     z = 1.0 / (1.0 + math.exp(-p.LSS_PAIRS_TAU * (n_min - p.LSS_PAIRS_MU)))
@@ -225,6 +221,81 @@ def greedy_pairs(gamma: FloatArray, count: int) -> tuple[npt.NDArray[np.intp], n
     return np.asarray(rows, dtype=np.intp), np.asarray(cols, dtype=np.intp)
 
 
+#: Quantisation of the pair-compatibility inputs (eq. 21-23), so that ρ is a table lookup in the kernel: distance
+#: differences to 1/16 px (tables up to 64 px, where every sensible Z(d1) is 0 or 1 to 1e-40), angles to the
+#: template's 1/65536 turn, the segment direction atan2 through a 4,097-entry octant table (error < 1 step).
+DISTANCE_STEPS_PER_PX = 16
+DISTANCE_TABLE_PX = 64
+ATAN_TABLE_STEPS = 4096
+_HALF_TURN = ANGLE_STEPS // 2
+_QUARTER_TURN = ANGLE_STEPS // 4
+
+
+@functools.lru_cache(maxsize=4)
+def _tables(values: tuple[float, ...]) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.int32]]:
+    d_mu, d_tau, a_mu, a_tau, r_mu, r_tau = values
+    d1 = np.arange(DISTANCE_TABLE_PX * DISTANCE_STEPS_PER_PX + 1, dtype=np.float64) / DISTANCE_STEPS_PER_PX
+    angles = np.arange(_HALF_TURN + 1, dtype=np.float64) * _TWO_PI / ANGLE_STEPS
+    ratios = np.arange(ATAN_TABLE_STEPS + 1, dtype=np.float64) / ATAN_TABLE_STEPS
+    atan = np.round(np.arctan(ratios) / _TWO_PI * ANGLE_STEPS).astype(np.int32)
+    return _sigmoid(d1, d_mu, d_tau), _sigmoid(angles, a_mu, a_tau), _sigmoid(angles, r_mu, r_tau), atan
+
+
+def relax_tables() -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.int32]]:
+    """Z(d1), Z(d2), Z(d3) (eq. 23) on their quantised inputs, and the octant atan table (steps), from the engine's
+    current parameter values."""
+    return _tables(
+        (
+            p.RELAX_DISTANCE_MU_PX, p.RELAX_DISTANCE_TAU, p.RELAX_DIRECTION_MU_RAD, p.RELAX_DIRECTION_TAU,
+            p.RELAX_RADIAL_MU_RAD, p.RELAX_RADIAL_TAU,
+        )
+    )
+
+
+def segment_steps(dx: npt.NDArray[np.int64], dy_up: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """atan2(dy_up, dx) in 1/65536 turn through the octant table (0 for a zero vector), integer in and out."""
+    atan = relax_tables()[3]
+    ax, ay = np.abs(dx), np.abs(dy_up)
+    big, small = np.maximum(ax, ay), np.minimum(ax, ay)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(big > 0, small.astype(np.float64) / np.maximum(big, 1).astype(np.float64), 0.0)
+    base = atan[(ratio * ATAN_TABLE_STEPS + 0.5).astype(np.int64)].astype(np.int64)
+    base = np.where(ax >= ay, base, _QUARTER_TURN - base)
+    base = np.where(dx < 0, _HALF_TURN - base, base)
+    base = np.where(dy_up < 0, -base, base)
+    return np.asarray(base & (ANGLE_STEPS - 1), dtype=np.int64)
+
+
+def _circular(d: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    d = d & (ANGLE_STEPS - 1)
+    return np.minimum(d, ANGLE_STEPS - d)
+
+
+def compatibility(
+    xa: npt.ArrayLike, ya: npt.ArrayLike, sa: npt.ArrayLike, xb: npt.ArrayLike, yb: npt.ArrayLike, sb: npt.ArrayLike
+) -> FloatArray:
+    """ρ (eq. 21-23) of every two selected pairs, diagonal 0: pair t matches minutia (xa, ya, sa)[t] of A with
+    (xb, yb, sb)[t] of B; positions in px, angles in 1/65536 turn; inputs quantised as documented above."""
+    z1, z2, z3, _ = relax_tables()
+    xa, ya, sa, xb, yb, sb = (np.asarray(v, dtype=np.int64) for v in (xa, ya, sa, xb, yb, sb))
+    n = len(xa)
+    dxa, dya = xa[None, :] - xa[:, None], ya[None, :] - ya[:, None]
+    dxb, dyb = xb[None, :] - xb[:, None], yb[None, :] - yb[:, None]
+    d1 = np.abs(np.sqrt((dxa * dxa + dya * dya).astype(np.float64)) - np.sqrt((dxb * dxb + dyb * dyb).astype(np.float64)))
+    k1 = np.minimum((d1 * DISTANCE_STEPS_PER_PX + 0.5).astype(np.int64), len(z1) - 1)
+    d2 = _circular((sa[:, None] - sa[None, :]) - (sb[:, None] - sb[None, :]))
+    upper = np.triu(np.ones((n, n), dtype=bool), 1)
+    # The segment j -> i points opposite to i -> j: derived (half a turn), not recomputed, as the kernel does.
+    seg_a = segment_steps(dxa, -dya)
+    seg_b = segment_steps(dxb, -dyb)
+    seg_a = np.where(upper, seg_a, (seg_a.T + _HALF_TURN) & (ANGLE_STEPS - 1))
+    seg_b = np.where(upper, seg_b, (seg_b.T + _HALF_TURN) & (ANGLE_STEPS - 1))
+    d3 = _circular((sa[:, None] - seg_a) - (sb[:, None] - seg_b))
+    rho = z1[k1] * z2[d2] * z3[d3]
+    np.fill_diagonal(rho, 0.0)
+    return np.asarray(rho, dtype=np.float64)
+
+
 def compare_bits(a: BitCylinders, b: BitCylinders) -> float:
     """LSS-R global score (§4.3) over bit local similarities, in [0, 1]."""
     if len(a) == 0 or len(b) == 0:
@@ -236,23 +307,7 @@ def compare_bits(a: BitCylinders, b: BitCylinders) -> float:
     if len(rows) == 0:
         return 0.0
     lam0 = gamma[rows, cols]
-    ax, ay = a.x[rows].astype(np.float64), a.y[rows].astype(np.float64)
-    bx, by = b.x[cols].astype(np.float64), b.y[cols].astype(np.float64)
-    aa = a.angle[rows].astype(np.float64) * _TWO_PI / ANGLE_STEPS
-    ba = b.angle[cols].astype(np.float64) * _TWO_PI / ANGLE_STEPS
-    dist_a = np.hypot(ax[:, None] - ax[None, :], ay[:, None] - ay[None, :])
-    dist_b = np.hypot(bx[:, None] - bx[None, :], by[:, None] - by[None, :])
-    d1 = np.abs(dist_a - dist_b)
-    d2 = np.abs(_wrap(_wrap(aa[:, None] - aa[None, :]) - _wrap(ba[:, None] - ba[None, :])))
-    rad_a = _wrap(aa[:, None] - np.arctan2(-(ay[None, :] - ay[:, None]), ax[None, :] - ax[:, None]))
-    rad_b = _wrap(ba[:, None] - np.arctan2(-(by[None, :] - by[:, None]), bx[None, :] - bx[:, None]))
-    d3 = np.abs(_wrap(rad_a - rad_b))
-    rho = (
-        _sigmoid(d1, p.RELAX_DISTANCE_MU_PX, p.RELAX_DISTANCE_TAU)
-        * _sigmoid(d2, p.RELAX_DIRECTION_MU_RAD, p.RELAX_DIRECTION_TAU)
-        * _sigmoid(d3, p.RELAX_RADIAL_MU_RAD, p.RELAX_RADIAL_TAU)
-    )
-    np.fill_diagonal(rho, 0.0)
+    rho = compatibility(a.x[rows], a.y[rows], a.angle[rows], b.x[cols], b.y[cols], b.angle[cols])
     lam = lam0.copy()
     n_r = len(lam)
     for _ in range(p.RELAX_ITERATIONS):

@@ -15,6 +15,11 @@ def score_many(
     gvalid: npt.NDArray[np.uint64],
     rows: npt.NDArray[np.int64],
     params: npt.NDArray[np.float64],
+    z1: npt.NDArray[np.float64],
+    z2: npt.NDArray[np.float64],
+    z3: npt.NDArray[np.float64],
+    atan: npt.NDArray[np.int32],
+    q1: float,
     out: npt.NDArray[np.float64],
     threads: int,
 ) -> int: ...

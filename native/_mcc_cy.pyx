@@ -11,8 +11,8 @@ memory); ``native._errors.check`` turns codes into exceptions.
 
 cimport cython
 from cython.parallel cimport parallel, prange
-from libc.math cimport atan2, exp, fabs, fmod, hypot, sqrt
-from libc.stdint cimport int16_t, int64_t, uint16_t, uint64_t
+from libc.math cimport exp, fabs, sqrt
+from libc.stdint cimport int16_t, int32_t, int64_t, uint16_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc
 cimport openmp
 
@@ -45,7 +45,6 @@ cdef enum:
     P_R_TAU = 13
     N_PARAMS = 14
 
-cdef double PI = 3.14159265358979323846
 cdef double TWO_PI = 6.28318530717958647692
 cdef double ANGLE_STEPS = 65536.0
 
@@ -58,6 +57,18 @@ cdef struct Cyl:
     const uint64_t* cells    # n * nd words
     const uint64_t* valid    # n words
     Py_ssize_t n
+
+
+cdef struct Tables:
+    # Z(d1) on 1/q px steps (n1 entries), Z(d2) and Z(d3) on 1/65536-turn steps (32769 entries), octant atan table
+    # (n_atan entries, in steps): see fingerprint.mcc_bits.relax_tables.
+    const double* z1
+    const double* z2
+    const double* z3
+    const int32_t* atan
+    Py_ssize_t n1
+    Py_ssize_t n_atan
+    double q1
 
 
 cdef struct Scratch:
@@ -73,12 +84,12 @@ cdef struct Scratch:
     double* rho
     double* eff
     int* order
-    double* ax
-    double* ay
-    double* aa
-    double* bx
-    double* by
-    double* ba
+    int* ix
+    int* iy
+    int* ia
+    int* jx
+    int* jy
+    int* ja
     Py_ssize_t cap_pairs  # max na * nb
     Py_ssize_t cap_n      # max min(na, nb)
 
@@ -100,23 +111,23 @@ cdef int scratch_init(Scratch* s, Py_ssize_t max_a, Py_ssize_t max_b) noexcept n
     s.rho = <double*> malloc(n * n * sizeof(double))
     s.eff = <double*> malloc(n * sizeof(double))
     s.order = <int*> malloc(n * sizeof(int))
-    s.ax = <double*> malloc(6 * n * sizeof(double))
-    if s.ax != NULL:
-        s.ay = s.ax + n
-        s.aa = s.ax + 2 * n
-        s.bx = s.ax + 3 * n
-        s.by = s.ax + 4 * n
-        s.ba = s.ax + 5 * n
+    s.ix = <int*> malloc(6 * n * sizeof(int))
+    if s.ix != NULL:
+        s.iy = s.ix + n
+        s.ia = s.ix + 2 * n
+        s.jx = s.ix + 3 * n
+        s.jy = s.ix + 4 * n
+        s.ja = s.ix + 5 * n
     if (s.gval == NULL or s.gidx == NULL or s.used_a == NULL or s.used_b == NULL or s.rows == NULL
             or s.cols == NULL or s.lam0 == NULL or s.lam == NULL or s.tmp == NULL or s.rho == NULL
-            or s.eff == NULL or s.order == NULL or s.ax == NULL):
+            or s.eff == NULL or s.order == NULL or s.ix == NULL):
         return -1
     return 0
 
 
 cdef void scratch_free(Scratch* s) noexcept nogil:
     free(s.gval); free(s.gidx); free(s.used_a); free(s.used_b); free(s.rows); free(s.cols)
-    free(s.lam0); free(s.lam); free(s.tmp); free(s.rho); free(s.eff); free(s.order); free(s.ax)
+    free(s.lam0); free(s.lam); free(s.tmp); free(s.rho); free(s.eff); free(s.order); free(s.ix)
 
 
 cdef inline bint _before(double va, int ia, double vb, int ib) noexcept nogil:
@@ -140,18 +151,6 @@ cdef inline void _sift_down(double* v, int* idx, Py_ssize_t start, Py_ssize_t si
             root = child
         else:
             return
-
-
-cdef inline double _wrap(double a) noexcept nogil:
-    # dφ (eq. 9) with a floored modulo, as numpy.remainder computes it.
-    cdef double r = fmod(a + PI, TWO_PI)
-    if r != 0.0 and r < 0.0:
-        r += TWO_PI
-    return r - PI
-
-
-cdef inline double _sig(double v, double mu, double tau) noexcept nogil:
-    return 1.0 / (1.0 + exp(-tau * (v - mu)))
 
 
 cdef inline Py_ssize_t _gammas(const Cyl* a, const Cyl* b, Py_ssize_t nd, const double* prm,
@@ -197,11 +196,36 @@ cdef inline Py_ssize_t _gammas(const Cyl* a, const Cyl* b, Py_ssize_t nd, const 
     return count
 
 
-cdef double _score(const Cyl* a, const Cyl* b, Py_ssize_t nd, const double* prm, Scratch* s) noexcept nogil:
+cdef inline int _circ(int d) noexcept nogil:
+    # Circular distance of an angle difference in 1/65536-turn steps: 0..32768.
+    d = d & 0xFFFF
+    return 65536 - d if d > 32768 else d
+
+
+cdef inline int _seg(const Tables* tb, int dx, int dy_up) noexcept nogil:
+    # atan2(dy_up, dx) in steps via the octant table (fingerprint.mcc_bits.segment_steps), 0 for a zero vector.
+    cdef int ax = dx if dx >= 0 else -dx
+    cdef int ay = dy_up if dy_up >= 0 else -dy_up
+    cdef int big = ax if ax >= ay else ay
+    cdef int small = ay if ax >= ay else ax
+    cdef double ratio = (<double> small) / (<double> big) if big > 0 else 0.0
+    cdef int base = tb.atan[<Py_ssize_t> (ratio * <double> (tb.n_atan - 1) + 0.5)]
+    if ax < ay:
+        base = 16384 - base
+    if dx < 0:
+        base = 32768 - base
+    if dy_up < 0:
+        base = -base
+    return base & 0xFFFF
+
+
+cdef double _score(const Cyl* a, const Cyl* b, Py_ssize_t nd, const double* prm, const Tables* tb,
+                   Scratch* s) noexcept nogil:
     """LSS-R global score (§4.3) of two bit-cylinder sets; mirrors fingerprint.mcc_bits.compare_bits."""
     cdef Py_ssize_t n_min, count, size, i, j, t, n_r, n_pairs, it
-    cdef int r, c, flat, oi
-    cdef double z, w, acc, dist_a, dist_b, d1, d2, d3, e, total
+    cdef Py_ssize_t k1
+    cdef int r, c, flat, oi, dxa, dya, dxb, dyb, seg_a, seg_b
+    cdef double z, w, acc, d1, z12, e, total
     if a.n == 0 or b.n == 0:
         return 0.0
     n_min = a.n if a.n < b.n else b.n
@@ -238,30 +262,31 @@ cdef double _score(const Cyl* a, const Cyl* b, Py_ssize_t nd, const double* prm,
     if n_r == 0:
         return 0.0
     for t in range(n_r):
-        s.ax[t] = <double> a.x[s.rows[t]]
-        s.ay[t] = <double> a.y[s.rows[t]]
-        s.aa[t] = <double> a.angle[s.rows[t]] * TWO_PI / ANGLE_STEPS
-        s.bx[t] = <double> b.x[s.cols[t]]
-        s.by[t] = <double> b.y[s.cols[t]]
-        s.ba[t] = <double> b.angle[s.cols[t]] * TWO_PI / ANGLE_STEPS
-    # Pair compatibility ρ (eq. 21-23).
+        s.ix[t] = a.x[s.rows[t]]
+        s.iy[t] = a.y[s.rows[t]]
+        s.ia[t] = a.angle[s.rows[t]]
+        s.jx[t] = b.x[s.cols[t]]
+        s.jy[t] = b.y[s.cols[t]]
+        s.ja[t] = b.angle[s.cols[t]]
+    # Pair compatibility ρ (eq. 21-23) from tables on quantised inputs (fingerprint.mcc_bits.compatibility): d1 and
+    # d2 are symmetric, the segment j -> i is the segment i -> j turned by half a turn.
     for i in range(n_r):
-        for j in range(n_r):
-            if i == j:
-                s.rho[i * n_r + j] = 0.0
-                continue
-            dist_a = hypot(s.ax[i] - s.ax[j], s.ay[i] - s.ay[j])
-            dist_b = hypot(s.bx[i] - s.bx[j], s.by[i] - s.by[j])
-            d1 = fabs(dist_a - dist_b)
-            d2 = fabs(_wrap(_wrap(s.aa[i] - s.aa[j]) - _wrap(s.ba[i] - s.ba[j])))
-            d3 = fabs(_wrap(
-                _wrap(s.aa[i] - atan2(-(s.ay[j] - s.ay[i]), s.ax[j] - s.ax[i]))
-                - _wrap(s.ba[i] - atan2(-(s.by[j] - s.by[i]), s.bx[j] - s.bx[i]))
-            ))
-            s.rho[i * n_r + j] = (
-                _sig(d1, prm[P_D_MU], prm[P_D_TAU]) * _sig(d2, prm[P_A_MU], prm[P_A_TAU])
-                * _sig(d3, prm[P_R_MU], prm[P_R_TAU])
-            )
+        s.rho[i * n_r + i] = 0.0
+        for j in range(i + 1, n_r):
+            dxa = s.ix[j] - s.ix[i]
+            dya = s.iy[j] - s.iy[i]
+            dxb = s.jx[j] - s.jx[i]
+            dyb = s.jy[j] - s.jy[i]
+            d1 = fabs(sqrt(<double> (dxa * dxa + dya * dya)) - sqrt(<double> (dxb * dxb + dyb * dyb)))
+            k1 = <Py_ssize_t> (d1 * tb.q1 + 0.5)
+            if k1 > tb.n1 - 1:
+                k1 = tb.n1 - 1
+            z12 = tb.z1[k1] * tb.z2[_circ((s.ia[i] - s.ia[j]) - (s.ja[i] - s.ja[j]))]
+            seg_a = _seg(tb, dxa, -dya)
+            seg_b = _seg(tb, dxb, -dyb)
+            s.rho[i * n_r + j] = z12 * tb.z3[_circ((s.ia[i] - seg_a) - (s.ja[i] - seg_b))]
+            s.rho[j * n_r + i] = z12 * tb.z3[_circ((s.ia[j] - ((seg_a + 32768) & 0xFFFF))
+                                                   - (s.ja[j] - ((seg_b + 32768) & 0xFFFF)))]
     w = prm[P_WEIGHT]
     for t in range(n_r):
         s.lam[t] = s.lam0[t]
@@ -331,7 +356,9 @@ def score_many(
     const int64_t[::1] offsets,
     const int16_t[::1] gx, const int16_t[::1] gy, const uint16_t[::1] gangle,
     const uint64_t[:, ::1] gcells, const uint64_t[::1] gvalid,
-    const int64_t[::1] rows, const double[::1] params, double[::1] out, int threads,
+    const int64_t[::1] rows, const double[::1] params,
+    const double[::1] z1, const double[::1] z2, const double[::1] z3, const int32_t[::1] atan, double q1,
+    double[::1] out, int threads,
 ) -> int:
     """Score the probe against gallery templates ``rows`` (indices into ``offsets``), in parallel, GIL released.
 
@@ -345,9 +372,18 @@ def score_many(
     cdef int failed[1]
     cdef int local
     cdef const double* prm
-    if params.shape[0] < N_PARAMS or out.shape[0] < n_rows or (gcells.shape[0] > 0 and gcells.shape[1] != nd):
+    cdef Tables tb
+    if (params.shape[0] < N_PARAMS or out.shape[0] < n_rows or (gcells.shape[0] > 0 and gcells.shape[1] != nd)
+            or z1.shape[0] < 1 or z2.shape[0] != 32769 or z3.shape[0] != 32769 or atan.shape[0] < 2 or q1 <= 0):
         return -2
     prm = &params[0]
+    tb.z1 = &z1[0]
+    tb.z2 = &z2[0]
+    tb.z3 = &z3[0]
+    tb.atan = &atan[0]
+    tb.n1 = z1.shape[0]
+    tb.n_atan = atan.shape[0]
+    tb.q1 = q1
     for t in range(n_templates):
         span = offsets[t + 1] - offsets[t]
         if span > max_b:
@@ -357,6 +393,8 @@ def score_many(
             return -2
     probe = _view(px, py, pangle, pcells, pvalid, 0, px.shape[0])
     failed[0] = 0
+    sp = NULL
+    local = 0
     if n_rows == 0:
         return 0
     if threads <= 0:
@@ -374,7 +412,7 @@ def score_many(
                 out[i] = 0.0
                 continue
             cand = _view(gx, gy, gangle, gcells, gvalid, offsets[rows[i]], offsets[rows[i] + 1])
-            out[i] = _score(&probe, &cand, nd, prm, sp)
+            out[i] = _score(&probe, &cand, nd, prm, &tb, sp)
         if sp != NULL:
             scratch_free(sp)
             free(sp)

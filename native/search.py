@@ -67,10 +67,11 @@ def score_rows(probe: SearchForm, gallery: Gallery, rows: npt.NDArray[np.int64],
     rows_c = np.ascontiguousarray(rows, dtype=np.int64)
     out = np.zeros(rows_c.shape[0], dtype=np.float64)
     px, py, pa, pc, pv = _contiguous(probe)
+    z1, z2, z3, atan = mcc_bits.relax_tables()
     status = kernel.score_many(
         px, py, pa, pc, pv,  # type: ignore[arg-type]
         gallery.offsets, gallery.x, gallery.y, gallery.angle, gallery.cells, gallery.valid,
-        rows_c, params(), out, int(threads),
+        rows_c, params(), z1, z2, z3, atan, float(mcc_bits.DISTANCE_STEPS_PER_PX), out, int(threads),
     )
     check(status)
     return out

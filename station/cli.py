@@ -95,7 +95,10 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--scanner", help="fingerprint scanner URL")
     serve.add_argument("--printer", help="slip printer URL")
     serve.add_argument("--peer-bind", help="this kit's peer endpoint, e.g. tcp://0.0.0.0:5601")
-    serve.add_argument("--peer", action="append", default=[], help="another kit's peer endpoint (repeatable)")
+    serve.add_argument("--peer", action="append", default=[],
+                       help="another kit's peer endpoint, tcp://HOST:PORT#CURVEKEY with --peer-keys (repeatable)")
+    serve.add_argument("--peer-keys", type=Path,
+                       help="this kit's key file (CURVE pair): encrypt kit-to-kit sync; peers then need #KEY")
     serve.add_argument("--lock-after", type=float, default=120.0, help="seconds idle before the screen locks")
     serve.add_argument("--training", action="store_true", help="training mode: TRAINING on screen and slips")
     serve.add_argument("--matcher", choices=["reference", "native"], default="reference",
@@ -263,7 +266,13 @@ def _serve(args: argparse.Namespace) -> int:
         matcher.load_gallery(gallery.all_templates())
         kit.matcher = matcher
         if args.peer_bind:
-            kit.peers = PeerNode(store, args.peer_bind, args.peer).start()
+            curve = None
+            if args.peer_keys:
+                from link.keys import KitKeys
+
+                own = KitKeys.load(args.peer_keys)
+                curve = (own.public, own.secret)
+            kit.peers = PeerNode(store, args.peer_bind, args.peer, curve=curve).start()
     except Exception as exc:  # any start-up failure is reported in one line, the operator calls the technician
         print(f"error: the kit could not start: {exc}")
         return 1

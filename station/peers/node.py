@@ -29,10 +29,31 @@ CONNECTED_WITHIN_S = 2.0
 class PeerNode:
     """Share this kit's marks with the peers at ``peer_endpoints`` and learn theirs."""
 
-    def __init__(self, store: KitStore, bind: str, peer_endpoints: list[str]) -> None:
+    def __init__(
+        self,
+        store: KitStore,
+        bind: str,
+        peer_endpoints: list[str],
+        curve: tuple[str, str] | None = None,
+    ) -> None:
+        """``peer_endpoints`` are ``tcp://host:port``, or ``tcp://host:port#SERVERKEY`` (Z85) with ``curve``.
+
+        With ``curve`` (this kit's CURVE public and secret key, Z85, e.g. from its link key file) the ROUTER is a
+        CURVE server and every DEALER encrypts to its peer's key, so personal numbers never cross the station's
+        LAN in clear (RFC 26 CurveZMQ); the marks themselves are authenticated by the kits' Ed25519 signatures.
+        """
         self.store = store
         self.bind = bind
-        self.peer_endpoints = list(peer_endpoints)
+        self.curve = curve
+        self.peer_endpoints = []
+        self._server_keys: dict[str, str] = {}
+        for item in peer_endpoints:
+            endpoint, _, key = item.partition("#")
+            if curve is not None and not key:
+                raise ValueError(f"peer {endpoint}: give its CURVE public key as {endpoint}#KEY")
+            self.peer_endpoints.append(endpoint)
+            if key:
+                self._server_keys[endpoint] = key
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_seen: dict[str, float] = {}
@@ -61,6 +82,10 @@ class PeerNode:
     def _dealer(self, ctx: zmq.Context[zmq.Socket[bytes]], endpoint: str) -> zmq.Socket[bytes]:
         sock = ctx.socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
+        if self.curve is not None:
+            sock.curve_publickey = self.curve[0].encode()
+            sock.curve_secretkey = self.curve[1].encode()
+            sock.curve_serverkey = self._server_keys[endpoint].encode()
         sock.connect(endpoint)
         return sock
 
@@ -68,6 +93,10 @@ class PeerNode:
         ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         router = ctx.socket(zmq.ROUTER)
         router.setsockopt(zmq.LINGER, 0)
+        if self.curve is not None:
+            router.curve_server = True
+            router.curve_publickey = self.curve[0].encode()
+            router.curve_secretkey = self.curve[1].encode()
         router.bind(self.bind)
         dealers = {ep: self._dealer(ctx, ep) for ep in self.peer_endpoints}
         sent_at: dict[str, float] = {}

@@ -135,3 +135,32 @@ def test_forged_or_rekeyed_peer_changes_are_refused(
     with pytest.raises(ValueError, match="another signing key"):
         apply_changes(b, changes_since(impostor, 0))
     assert counters(b).station_identified == 1
+
+
+def test_peers_over_curve_and_a_plaintext_listener_learns_nothing(
+    tmp_path: Path, package: bytes, cec_keys: dict[str, Path]
+) -> None:
+    import zmq
+
+    from link.keys import KeyPair
+
+    a, b = _kit(tmp_path, "1", package, cec_keys), _kit(tmp_path, "2", package, cec_keys)
+    ka, kb = KeyPair.generate(), KeyPair.generate()
+    ea, eb = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
+    nodes = [
+        PeerNode(a, ea, [f"{eb}#{kb.public}"], curve=(ka.public, ka.secret)).start(),
+        PeerNode(b, eb, [f"{ea}#{ka.public}"], curve=(kb.public, kb.secret)).start(),
+    ]
+    try:
+        identify_manual(a, PINS[0], FallbackReason.INJURY, "op", "chair")
+        _wait(lambda: _refused(b, PINS[0]), 3)
+        ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
+        plain = ctx.socket(zmq.DEALER)
+        plain.setsockopt(zmq.LINGER, 0)
+        plain.connect(ea)
+        plain.send(json.dumps({"op": "since", "after": 0}).encode())
+        assert plain.poll(1000) == 0  # no CURVE handshake, no answer
+        plain.close()
+    finally:
+        for node in nodes:
+            node.stop()

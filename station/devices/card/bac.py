@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
@@ -75,21 +77,38 @@ def decrypt(key: bytes, data: bytes, iv: bytes = _ZERO_IV) -> bytes:
     return dec.update(data) + dec.finalize()
 
 
+_local = threading.local()
+
+
+def _ecb(key24: bytes) -> Any:
+    """A reusable ECB encryptor for one 24-byte key, cached per thread (cipher contexts are not shared across
+    threads; building one costs far more than a block)."""
+    cache: dict[bytes, Any] | None = getattr(_local, "ecb", None)
+    if cache is None:
+        cache = _local.ecb = {}
+    enc = cache.get(key24)
+    if enc is None:
+        if len(cache) > 16:  # a handful of live sessions at most; old keys are dropped
+            cache.clear()
+        enc = cache[key24] = Cipher(TripleDES(key24), modes.ECB()).encryptor()
+    return enc
+
+
 def mac(key: bytes, data: bytes) -> bytes:
     """ISO/IEC 9797-1 MAC algorithm 3 (retail MAC) with DES, padding method 2, 8-byte result.
 
     Single-DES CBC under K_a over all blocks but the last, then the last block under 2-key 3DES (K_a, K_b, K_a),
-    which is the same as the standard's final decrypt-with-K_b / encrypt-with-K_a step.
+    which is the same as the standard's final decrypt-with-K_b / encrypt-with-K_a step. CBC is chained here over
+    cached ECB contexts (a DES block is 8 bytes; ECB of one block is the block cipher itself).
     """
     padded = pad(data)
-    ka = key[:8]
-    chain = _ZERO_IV
-    if len(padded) > BLOCK:
-        single = Cipher(TripleDES(ka * 3), modes.CBC(_ZERO_IV)).encryptor()
-        chain = (single.update(padded[:-BLOCK]) + single.finalize())[-BLOCK:]
-    last = bytes(a ^ b for a, b in zip(chain, padded[-BLOCK:], strict=True))
-    final = Cipher(TripleDES(_ede_key(key)), modes.ECB()).encryptor()
-    return final.update(last) + final.finalize()
+    single = _ecb(key[:8] * 3)
+    chain = 0
+    for i in range(0, len(padded) - BLOCK, BLOCK):
+        block = int.from_bytes(padded[i : i + BLOCK], "big") ^ chain
+        chain = int.from_bytes(single.update(block.to_bytes(BLOCK, "big")), "big")
+    last = (int.from_bytes(padded[-BLOCK:], "big") ^ chain).to_bytes(BLOCK, "big")
+    return bytes(_ecb(_ede_key(key)).update(last))
 
 
 def mac_equal(a: bytes, b: bytes) -> bool:

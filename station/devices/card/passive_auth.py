@@ -143,7 +143,12 @@ def _parse_sod(der: bytes) -> SecurityObject:
     match = None
     for cert in certs:
         if sid.name == "issuer_and_serial_number":
-            if cert.issuer == sid.chosen["issuer"] and cert.serial_number == sid.chosen["serial_number"].native:
+            # Serial first, then the issuer's DER bytes; asn1crypto's normalising Name comparison (slow) only when
+            # the bytes differ.
+            issuer = sid.chosen["issuer"]
+            if cert.serial_number == sid.chosen["serial_number"].native and (
+                cert.issuer.dump() == issuer.dump() or cert.issuer == issuer
+            ):
                 match = cert
         elif cert.key_identifier == sid.chosen.native:
             match = cert

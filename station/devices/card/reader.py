@@ -160,15 +160,45 @@ class CardReader(Device):
         return read_mrz_camera(int(source) if source.isdigit() else source, frames)
 
     # --- the thread ----------------------------------------------------------------------------------------------
+    def _reacquire(self) -> PcscContext | None:
+        """After the reader or pcscd went away: a fresh context, once the reader is listed again (else None)."""
+        try:
+            context = PcscContext()
+        except DeviceError:
+            return None
+        try:
+            self.name = self._resolve(context.readers())
+        except DeviceError:
+            context.close()
+            return None
+        if self._context is not None:
+            self._context.close()
+        self._context = context
+        self._report(DeviceState.READY, ErrorCode.NONE, "card reader back")
+        return context
+
     def _run(self) -> None:
         assert self._context is not None
         context = self._context
         states = [(self.name, scard.SCARD_STATE_UNAWARE)]
+        lost = False
         while not self._stop.is_set():
+            if lost:
+                again = self._reacquire()
+                if again is None:
+                    self._stop.wait(self.profile.poll_ms / 1000.0)
+                    continue
+                context, lost = again, False
+                states = [(self.name, scard.SCARD_STATE_UNAWARE)]
             try:
                 new = context.wait_change(states, self.profile.poll_ms)
             except DeviceError as exc:
+                # Whatever PC/SC says here (no service, invalid handle, access denied after a restart), the reader
+                # cannot be watched: report it lost and reconnect when it is listed again.
+                if not isinstance(exc, NoReaderError):
+                    exc = NoReaderError(f"the card reader stopped answering ({exc}); check its USB cable")
                 self._lost(exc)
+                lost = True
                 continue
             if new is not None:
                 name, state, atr = new[0]
@@ -178,6 +208,7 @@ class CardReader(Device):
                     self._lost(
                         NoReaderError(f"card reader {self.name!r} is unavailable; check its USB cable")
                     )
+                    lost = True
                     continue
                 # pcsc-lite counts card events in the high word of the state: a card pulled and put back between
                 # two polls of the driver shows only as a new count, never as "absent".

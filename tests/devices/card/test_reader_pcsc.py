@@ -343,3 +343,31 @@ def test_trainer_emulator_process(pcscd: PcscDaemon, tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_reader_lost_and_back_when_pcscd_restarts(
+    pcscd: PcscDaemon, reader: CardReader, genuine: ChipFiles
+) -> None:
+    """The reader (or the PC/SC service) goes away: CARD_NO_READER is reported; when it is back, cards read again."""
+    if not pcscd.owned:
+        pytest.skip("pcscd was started outside this test session; it is not restarted here")
+    health: list[HealthEvent] = []
+    reader.subscribe(health.append)
+    pcscd.stop()
+    try:
+        deadline = time.monotonic() + 5.0
+        while not any(e.code is ErrorCode.CARD_NO_READER for e in health) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any(e.code is ErrorCode.CARD_NO_READER for e in health), health
+    finally:
+        pcscd.start(READER)
+    deadline = time.monotonic() + 5.0
+    while reader.health.state is not DeviceState.READY and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert reader.health.state is DeviceState.READY
+    reader.expect(parse_mrz(genuine.mrz))
+    card = insert(genuine)
+    try:
+        assert isinstance(next_event(reader, CardReadDone), CardReadDone)
+    finally:
+        card.remove()

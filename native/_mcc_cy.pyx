@@ -426,24 +426,30 @@ def screen_many(
     const uint64_t[:, ::1] gcells, const uint64_t[::1] gvalid,
     const double[::1] params, double[::1] out, int threads,
 ) -> int:
-    """Cheap first pass of identify: for each gallery template, the mean of the best local similarity of each probe
-    cylinder (no pairing, no relaxation), over the probe cylinders given. Returns a status code like score_many."""
+    """Cheap first pass of identify: for each gallery template, the sum of the max_NP largest values among each
+    probe cylinder's best local similarity in that template (no pairing, no relaxation). Status code as score_many."""
     cdef Py_ssize_t t, i, j, k, nd = pcells.shape[1], n_templates = offsets.shape[0] - 1, np_ = pangle.shape[0]
-    cdef Py_ssize_t start, stop
+    cdef Py_ssize_t start, stop, keep, filled, pos
     cdef int min_common, max_dir, d, na_, nb_, nx_
     cdef uint64_t m, wa, wb
     cdef double best, g, denom, total
-    if params.shape[0] < N_PARAMS or out.shape[0] < n_templates:
+    cdef double top[64]
+    if params.shape[0] < N_PARAMS or out.shape[0] < n_templates or (gcells.shape[0] > 0 and gcells.shape[1] != nd):
         return -2
     min_common = <int> params[P_MIN_COMMON]
     max_dir = <int> params[P_MAX_DIR_STEPS]
+    keep = <Py_ssize_t> params[P_MAX_NP]
+    if keep < 1:
+        keep = 1
+    if keep > 64:
+        keep = 64
     if threads <= 0:
         threads = openmp.omp_get_max_threads()
     with nogil:
         for t in prange(n_templates, schedule="dynamic", chunksize=256, num_threads=threads):
             start = offsets[t]
             stop = offsets[t + 1]
-            total = 0.0
+            filled = 0
             for i in range(np_):
                 best = 0.0
                 for j in range(start, stop):
@@ -469,6 +475,20 @@ def screen_many(
                         g = 1.0 - sqrt(<double> nx_) / denom
                         if g > best:
                             best = g
-                total = total + best
-            out[t] = total / <double> np_ if np_ > 0 else 0.0
+                # Keep the `keep` largest bests, descending (insertion into a short array).
+                if filled < keep:
+                    pos = filled
+                    filled = filled + 1
+                elif best > top[keep - 1]:
+                    pos = keep - 1
+                else:
+                    continue
+                while pos > 0 and top[pos - 1] < best:
+                    top[pos] = top[pos - 1]
+                    pos = pos - 1
+                top[pos] = best
+            total = 0.0
+            for i in range(filled):
+                total = total + top[i]
+            out[t] = total
     return 0

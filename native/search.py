@@ -2,14 +2,14 @@
 
 identify() runs in two passes (both across all cores with the GIL released):
 
-1. **screen**: for every gallery template, the mean over the probe's cylinders of its best local similarity in that
-   template (the bit Γ of Cappelli et al. 2010 §5, no pairing, no relaxation). It costs the same popcounts as the
-   full score's similarity matrix but skips pair selection and relaxation, which are most of the time of a full
-   comparison of well-separated templates;
+1. **screen**: for every gallery template, each probe cylinder's best local similarity in it (the bit Γ of
+   Cappelli et al. 2010 §5), and the sum of the max_NP (LSS_MAX_PAIRS) largest of these: a Local Similarity Sort
+   (§4.2) without the one-to-one pairing and without relaxation. It costs the popcounts of the similarity matrix only,
+   about a fifth of a full comparison (pair selection and relaxation are the rest);
 2. **score**: the full LSS-R score (§4.3) for the ``shortlist`` best-screened templates, ranked.
 
 The shortlist is large enough that the rank-1 result equals the exhaustive search on the shared real databases
-(tests/native/test_identify_real.py checks it); ``prefilter=False`` scores every template.
+(tests/native/test_real.py checks it on FVC2002; bench/match.py measures it with padded galleries); ``prefilter=False`` scores every template.
 """
 
 from __future__ import annotations
@@ -108,18 +108,22 @@ def identify(
     top_k: int = 10,
     *,
     prefilter: bool = True,
+    shortlist: int | None = None,
     threads: int = 0,
 ) -> list[Candidate]:
-    """The ``top_k`` best gallery rows for ``probe``, best first (ties: lower row first); ``threads`` 0 = all cores."""
+    """The ``top_k`` best gallery rows for ``probe``, best first (ties: lower row first); ``threads`` 0 = all cores.
+
+    ``shortlist`` overrides how many screened templates get the full score (default :func:`shortlist_size`).
+    """
     if top_k < 1:
         raise ValueError(f"top_k must be at least 1, got {top_k}")
     form = search_form(probe)
     n = len(gallery)
     if n == 0:
         return []
-    if prefilter and shortlist_size(n, top_k) < n:
+    keep = shortlist_size(n, top_k) if shortlist is None else min(n, max(top_k, int(shortlist)))
+    if prefilter and keep < n:
         first = screen(form, gallery, threads)
-        keep = shortlist_size(n, top_k)
         rows = np.sort(np.argpartition(-first, keep - 1)[:keep]).astype(np.int64)
     else:
         rows = np.arange(n, dtype=np.int64)

@@ -1,0 +1,69 @@
+"""The compiled core reproduces its numpy oracle (fingerprint.mcc_bits) on generated templates.
+
+Tolerance: 1e-9. Both compute the same integer popcounts, the same table lookups and the same greedy pair order; only
+the relaxation's sums may be added in another order (BLAS in numpy), a few ulp.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import native
+from fingerprint import mcc_bits
+from fingerprint.model import Template
+from tests.native.strategies import distorted_pairs, minutiae_sets
+
+TOLERANCE = 1e-9
+_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@_SETTINGS
+@given(minutiae_sets(), minutiae_sets())
+def test_verify_equals_oracle_on_random_templates(a: Template, b: Template) -> None:
+    expected = mcc_bits.compare(a, b)
+    assert abs(native.verify(a, b) - expected) <= TOLERANCE
+
+
+@_SETTINGS
+@given(distorted_pairs())
+def test_verify_equals_oracle_on_genuine_like_pairs(pair: tuple[Template, Template]) -> None:
+    a, b = pair
+    expected = mcc_bits.compare(a, b)
+    got = native.verify(a, b)
+    assert abs(got - expected) <= TOLERANCE
+    assert abs(native.verify(b, a) - mcc_bits.compare(b, a)) <= TOLERANCE
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(minutiae_sets(max_size=40), min_size=1, max_size=12), minutiae_sets(max_size=40))
+def test_identify_ranks_as_the_oracle(gallery_templates: list[Template], probe: Template) -> None:
+    gallery = native.Gallery.build((f"V{i}", 1 + i % 10, t) for i, t in enumerate(gallery_templates))
+    pform = mcc_bits.bit_cylinders(probe)
+    oracle = np.array([mcc_bits.compare_bits(pform, mcc_bits.bit_cylinders(t)) for t in gallery_templates])
+    expected_rows = list(np.lexsort((np.arange(len(oracle)), -oracle)))
+    got = native.identify(probe, gallery, top_k=len(gallery_templates), prefilter=False)
+    assert [c.row for c in got] == expected_rows
+    for c in got:
+        assert abs(c.score - oracle[c.row]) <= TOLERANCE
+        assert (c.voter, c.finger) == (f"V{c.row}", 1 + c.row % 10)
+
+
+def test_threads_do_not_change_scores() -> None:
+    rng = np.random.default_rng(7)
+    from fingerprint.model import Minutia
+
+    templates = [
+        Template(400, 400, tuple(
+            Minutia(int(x), int(y), float(a)) for x, y, a in zip(
+                rng.integers(0, 400, 40), rng.integers(0, 400, 40), rng.uniform(0, 6.28, 40), strict=True
+            )
+        ))
+        for _ in range(50)
+    ]
+    gallery = native.Gallery.build((f"V{i}", 1, t) for i, t in enumerate(templates))
+    one = native.identify(templates[3], gallery, top_k=50, prefilter=False, threads=1)
+    two = native.identify(templates[3], gallery, top_k=50, prefilter=False, threads=2)
+    assert one == two
+    assert one[0].row == 3 and one[0].score > one[1].score

@@ -1,0 +1,78 @@
+"""The gallery blob: round trip through numpy views, sizes, and refusal of damaged or foreign blobs."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+
+import native
+from fingerprint import mcc_bits
+from native.gallery import MAGIC
+from tests.native.test_edge_cases import _random_template
+
+
+@pytest.fixture(scope="module")
+def gallery() -> native.Gallery:
+    rows = [(f"2{i:013d}", 1 + i % 10, _random_template(100 + i, 20 + i)) for i in range(12)]
+    return native.Gallery.build(rows)
+
+
+def test_round_trip_gives_equal_arrays_as_read_only_views(gallery: native.Gallery) -> None:
+    blob = gallery.to_bytes()
+    back = native.Gallery.from_bytes(blob)
+    for name in ("offsets", "x", "y", "angle", "cells", "valid", "voter", "finger"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(gallery, name))
+        assert not getattr(back, name).flags.writeable  # views on the blob, not copies
+    assert back.row(5) == ("20000000000005", 6)
+    assert len(back) == 12
+    probe = _random_template(105, 25)
+    assert native.identify(probe, back, top_k=1)[0].row == 5
+
+
+def test_template_cylinders_view_matches_oracle(gallery: native.Gallery) -> None:
+    form = gallery.template_cylinders(3)
+    expected = mcc_bits.bit_cylinders(_random_template(103, 23))
+    np.testing.assert_array_equal(form.cells, expected.cells)
+    np.testing.assert_array_equal(form.valid, expected.valid)
+
+
+def _corrupt(blob: bytes, at: int, value: int) -> bytes:
+    out = bytearray(blob)
+    out[at] ^= value
+    return bytes(out)
+
+
+def test_damaged_blobs_are_refused_with_a_clear_error(gallery: native.Gallery) -> None:
+    blob = gallery.to_bytes()
+    cases = {
+        "truncated": blob[:40],
+        "bad magic": b"X" + blob[1:],
+        "version": blob[:8] + struct.pack("<H", 99) + blob[10:],
+        "short body": blob[:-8],
+        "flipped bit": _corrupt(blob, len(blob) - 20, 0x10),
+        "parameters": blob[:32] + bytes(16) + blob[48:],
+    }
+    messages = {
+        "truncated": "truncated", "bad magic": "magic", "version": "version", "short body": "damaged",
+        "flipped bit": "CRC", "parameters": "parameters",
+    }
+    for name, bad in cases.items():
+        with pytest.raises(native.GalleryError, match=messages[name]):
+            native.Gallery.from_bytes(bad)
+    assert blob.startswith(MAGIC)
+
+
+def test_bad_rows_are_refused() -> None:
+    t = _random_template(1, 30)
+    with pytest.raises(native.GalleryError, match="finger position"):
+        native.Gallery.build([("A", 11, t)])
+    with pytest.raises(native.GalleryError, match="ASCII"):
+        native.Gallery.build([("Ä", 1, t)])
+
+
+def test_empty_gallery_round_trips() -> None:
+    empty = native.Gallery.build([])
+    back = native.Gallery.from_bytes(empty.to_bytes())
+    assert len(back) == 0

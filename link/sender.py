@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import zmq
+from zmq.utils.monitor import parse_monitor_message
 
 from link.errors import MessageError
 from link.keys import KitKeys, apply_client_keys
@@ -28,16 +29,20 @@ from link.messages import Ack, Heartbeat, decode, encode
 
 log = logging.getLogger(__name__)
 
-#: First resend timeout, seconds; doubled per unanswered try up to MAX_RESEND_S. A healthy server answers in
-#: milliseconds, so 2 s only triggers on a real outage.
+#: When to resend. A message is lost only with the connection it was sent on (server killed, network cut) or when
+#: the CEC refused it. A slow CEC loses nothing: it answers each connection's messages in order, so resending a
+#: message that is merely queued would add load exactly when the CEC is slowest (congestion collapse). Hence:
+#: - after a reconnect, every unacknowledged entry sent on an earlier connection is resent at once;
+#: - an entry is resent after FIRST_RESEND_S (doubling up to MAX_RESEND_S) when an entry sent after it on the same
+#:   connection was acknowledged (it was lost or refused);
+#: - otherwise only after STALE_RESEND_S, a last resort for a CEC that lost messages without dropping the connection.
 FIRST_RESEND_S = 2.0
 MAX_RESEND_S = 30.0
-#: The CEC answers each connection's messages in order. While acknowledgements keep arriving for entries sent before
-#: a late one, that one is waiting in the CEC's queue, not lost: resending it would only add load when the CEC is
-#: slowest (congestion collapse). So a timed-out entry is resent when an entry sent after it was acknowledged (it was
-#: lost, e.g. sent into a server that was then killed, or refused), when no acknowledgement came for its timeout (the
-#: CEC is silent), or past STALE_RESEND_S in any case.
 STALE_RESEND_S = 60.0
+#: ZMTP heartbeats (RFC 37) on the connection: a network cut without a TCP reset is noticed within ZMTP_HEARTBEAT_TIMEOUT_MS
+#: and the socket reconnects, which makes the unacknowledged entries due for resending.
+ZMTP_HEARTBEAT_MS = 5000
+ZMTP_HEARTBEAT_TIMEOUT_MS = 15000
 #: Entries in flight at once: enough to fill a batch at the server, small enough to resend cheaply.
 WINDOW = 256
 #: Seconds between heartbeats; the CEC calls a kit silent after several missed ones.
@@ -73,6 +78,8 @@ class _InFlight:
     timeout: float
     #: Position in this sender's sending order (resends get a new one).
     order: int = 0
+    #: The connection it was sent on.
+    generation: int = 0
 
 
 class OutboxSender:
@@ -102,8 +109,9 @@ class OutboxSender:
         self.delivered_total = 0
         self.heartbeats_sent = 0
         self.resent_total = 0
-        self._last_ack = float("-inf")
         self._send_counter = 0
+        #: Incremented at each completed (re)connection, read from the socket monitor.
+        self._generation = 0
         self._newest_acked_order = 0
 
     @property
@@ -113,7 +121,18 @@ class OutboxSender:
 
     def close(self) -> None:
         """Close the socket; unacknowledged entries stay in the outbox."""
+        self._monitor.close(0)
         self._socket.close(0)
+
+    def _watch_connection(self) -> None:
+        """Count completed handshakes: entries sent on an earlier connection may have died with it."""
+        while True:
+            try:
+                frames = self._monitor.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if parse_monitor_message(frames)["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self._generation += 1
 
     def _new_socket(self) -> zmq.Socket[bytes]:
         sock = self._context.socket(zmq.DEALER)
@@ -124,6 +143,9 @@ class OutboxSender:
         sock.setsockopt(zmq.IMMEDIATE, 1)
         sock.setsockopt(zmq.RECONNECT_IVL, 100)
         sock.setsockopt(zmq.RECONNECT_IVL_MAX, 5000)
+        sock.setsockopt(zmq.HEARTBEAT_IVL, ZMTP_HEARTBEAT_MS)
+        sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, ZMTP_HEARTBEAT_TIMEOUT_MS)
+        self._monitor = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
         sock.connect(self._endpoint)
         return sock
 
@@ -137,7 +159,7 @@ class OutboxSender:
             while not self._stop.is_set():
                 self.run_once(poll_s)
         finally:
-            self._socket.close(0)
+            self.close()
 
     def run_once(self, poll_s: float = 0.2) -> int:
         """Send what is due, then wait up to ``poll_s`` for acknowledgements; returns how many were acknowledged."""
@@ -149,6 +171,7 @@ class OutboxSender:
     def send_due(self, now: float | None = None) -> int:
         """Send new entries, resend those whose timeout expired, and the heartbeat when due; returns entries sent."""
         now = time.monotonic() if now is None else now
+        self._watch_connection()
         if self._health is not None and now >= self._next_heartbeat:
             self._send_heartbeat(now)
         sent = 0
@@ -156,10 +179,9 @@ class OutboxSender:
             flight = self._in_flight.get(entry.seq)
             if flight is not None:
                 waited = now - flight.sent_at
-                if waited < flight.timeout:
-                    continue
-                overtaken = flight.order < self._newest_acked_order
-                if not overtaken and now - self._last_ack < flight.timeout and waited < STALE_RESEND_S:
+                reconnected = flight.generation != self._generation
+                overtaken = flight.order < self._newest_acked_order and waited >= flight.timeout
+                if not (reconnected or overtaken or waited >= max(flight.timeout, STALE_RESEND_S)):
                     continue
             try:
                 self._socket.send(entry.payload, zmq.NOBLOCK)
@@ -169,7 +191,8 @@ class OutboxSender:
                 self.resent_total += 1
             timeout = FIRST_RESEND_S if flight is None else min(flight.timeout * 2, MAX_RESEND_S)
             self._send_counter += 1
-            self._in_flight[entry.seq] = _InFlight(sent_at=now, timeout=timeout, order=self._send_counter)
+            self._in_flight[entry.seq] = _InFlight(sent_at=now, timeout=timeout, order=self._send_counter,
+                                                   generation=self._generation)
             sent += 1
         return sent
 
@@ -201,7 +224,6 @@ class OutboxSender:
             if seq is not None:
                 acked.append(seq)
         if acked:
-            self._last_ack = time.monotonic()
             self._outbox.mark_delivered(acked)
             for seq in acked:
                 flight = self._in_flight.pop(seq, None)

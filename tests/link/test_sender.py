@@ -17,7 +17,7 @@ from sync_server.testing.kits import MemoryOutbox, event_bytes, make_event
 
 
 @pytest.fixture
-def cec() -> Iterator[tuple[zmq.Socket[bytes], KitKeys, zmq.Context[zmq.Socket[bytes]]]]:
+def cec() -> Iterator[tuple[zmq.Socket[bytes], KitKeys, zmq.Context[zmq.Socket[bytes]], str]]:
     ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     server, kit = KeyPair.generate(), KeyPair.generate()
     router = ctx.socket(zmq.ROUTER)
@@ -25,7 +25,7 @@ def cec() -> Iterator[tuple[zmq.Socket[bytes], KitKeys, zmq.Context[zmq.Socket[b
     router.curve_secretkey = server.secret.encode()
     router.setsockopt(zmq.LINGER, 0)
     router.bind_to_random_port("tcp://127.0.0.1")
-    yield router, KitKeys("3152", "1", kit.public, kit.secret, server.public), ctx
+    yield router, KitKeys("3152", "1", kit.public, kit.secret, server.public), ctx, server.secret
     ctx.destroy(linger=0)  # closes the sender's socket too when a test failed before closing it
 
 
@@ -44,21 +44,22 @@ def _receive(router: zmq.Socket[bytes], seconds: float, sender: OutboxSender) ->
     return got
 
 
-def test_unanswered_entry_is_resent_with_backoff(cec: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
-    router, keys, ctx = cec
+def test_unanswered_entry_is_resent_when_stale_with_backoff(cec: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
+    router, keys, ctx, server_secret = cec
     monkeypatch.setattr(sender_module, "FIRST_RESEND_S", 0.2)
+    monkeypatch.setattr(sender_module, "STALE_RESEND_S", 0.3)
     outbox = MemoryOutbox()
     outbox.add(event_bytes(make_event("3152", "1", 1)))
     sender = OutboxSender(outbox, _endpoint(router), keys, context=ctx)
     got = [m for _, m in _receive(router, 1.7, sender)]
-    # sent at ~0, resent at ~0.2, ~0.6, ~1.4 (timeouts 0.2, 0.4, 0.8): 4 copies, not one per poll
+    # sent at ~0, resent at ~0.3, ~0.7, ~1.5 (waits 0.3, 0.4, 0.8): 4 copies, not one per poll
     assert 3 <= len(got) <= 5 and all(isinstance(m, IdentificationEvent) and m.seq == 1 for m in got)
     assert sender.resent_total == len(got) - 1
     sender.close()
 
 
 def test_no_resend_while_a_slow_cec_acknowledges_in_order(cec: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
-    router, keys, ctx = cec
+    router, keys, ctx, server_secret = cec
     monkeypatch.setattr(sender_module, "FIRST_RESEND_S", 0.3)
     outbox = MemoryOutbox()
     sender = OutboxSender(outbox, _endpoint(router), keys, context=ctx)
@@ -83,7 +84,7 @@ def test_no_resend_while_a_slow_cec_acknowledges_in_order(cec: tuple, monkeypatc
 def test_entry_overtaken_by_acknowledged_ones_is_resent_at_its_timeout(
     cec: tuple, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    router, keys, ctx = cec
+    router, keys, ctx, server_secret = cec
     monkeypatch.setattr(sender_module, "FIRST_RESEND_S", 0.2)
     outbox = MemoryOutbox()
     sender = OutboxSender(outbox, _endpoint(router), keys, context=ctx)
@@ -106,7 +107,7 @@ def test_entry_overtaken_by_acknowledged_ones_is_resent_at_its_timeout(
 
 
 def test_heartbeats_carry_devices_and_outbox_size(cec: tuple) -> None:
-    router, keys, ctx = cec
+    router, keys, ctx, server_secret = cec
     outbox = MemoryOutbox()
     for seq in range(1, 4):
         outbox.add(event_bytes(make_event("3152", "1", seq)))
@@ -115,4 +116,27 @@ def test_heartbeats_carry_devices_and_outbox_size(cec: tuple) -> None:
     beats = [m for _, m in _receive(router, 1.0, sender) if isinstance(m, Heartbeat)]
     assert len(beats) >= 2
     assert beats[0].devices == {"scanner": "ready"} and beats[0].pending == 3
+    sender.close()
+
+
+def test_entries_in_flight_are_resent_at_once_after_a_reconnect(cec: tuple) -> None:
+    router, keys, ctx, server_secret = cec
+    endpoint = _endpoint(router)
+    outbox = MemoryOutbox()
+    for seq in (1, 2):
+        outbox.add(event_bytes(make_event("3152", "1", seq)))
+    sender = OutboxSender(outbox, endpoint, keys, context=ctx)
+    assert len(_receive(router, 0.5, sender)) == 2  # received, never acknowledged: then the CEC dies
+    secret = server_secret.encode()
+    router.close(0)
+    time.sleep(0.3)
+    reborn = ctx.socket(zmq.ROUTER)
+    reborn.curve_server = True
+    reborn.curve_secretkey = secret
+    reborn.setsockopt(zmq.LINGER, 0)
+    reborn.bind(endpoint)
+    started = time.monotonic()
+    got = [m for _, m in _receive(reborn, 1.5, sender)]
+    assert sorted(m.seq for m in got if isinstance(m, IdentificationEvent)) == [1, 2]
+    assert time.monotonic() - started < 2.0 and sender.resent_total == 2
     sender.close()

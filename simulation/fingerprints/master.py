@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from simulation.fingerprints import parameters as p
-from simulation.fingerprints.density import period_map
+from simulation.fingerprints.density import period_map, smooth_noise
 from simulation.fingerprints.errors import SyntheticFingerprintError
 from simulation.fingerprints.orientation import (
     PatternClass,
@@ -99,6 +99,11 @@ def generate_master(
         orientation = zero_pole_field(shape, singularities, theta_inf=tilt)
         core_y = min(s.y for s in singularities if s.kind == "core")
     period, mean_period = period_map(shape, core_y, rng)
+    if p.ORIENTATION_WOBBLE_RAD > 0:
+        # Real fingers bend their ridges more freely than the zero-pole model (Vizcaya and Gerhardt correct it with
+        # a per-singularity piecewise-linear function); a smooth random wobble gives each finger its own flow.
+        wobble = p.ORIENTATION_WOBBLE_RAD * smooth_noise(shape, p.ORIENTATION_WOBBLE_SCALE_PX, rng)
+        orientation = np.mod(orientation + wobble, np.pi).astype(np.float32)
     mask = silhouette.mask(shape)
     ridges = grow_ridges(orientation, period, mask, rng)
     return MasterFingerprint(

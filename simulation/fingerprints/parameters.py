@@ -48,6 +48,11 @@ ARCH_HALF_WIDTH_PX = (90.0, 140.0)
 #: Random tilt of the whole pattern (rad): fingers are not placed exactly upright when the master is "taken".
 PATTERN_TILT_RAD = math.radians(8.0)
 
+#: Smooth random wobble added to the model orientation (rad, peak) and its feature size (px): without it every
+#: finger of a class flows alike and impostor scores run higher than on real databases.
+ORIENTATION_WOBBLE_RAD = 0.3
+ORIENTATION_WOBBLE_SCALE_PX = 90.0
+
 # --- ridge period (density) map [HB6] ---------------------------------------------------------------------
 #: Mean ridge period of a finger (px at 500 dpi): adult ridge periods are about 0.4 to 0.5 mm, i.e. 8 to 10 px.
 MEAN_PERIOD_PX = (8.4, 9.8)

@@ -192,6 +192,28 @@ def _valid_at(cert: x509.Certificate, when: dt.datetime, role: str) -> None:
         )
 
 
+def _check_roles(ds: x509.Certificate, csca: x509.Certificate) -> None:
+    """RFC 5280 roles (ICAO 9303-12 §7.1): the CSCA is a CA that may sign certificates; the Document Signer's key
+    is for digital signatures and it is not itself a CA."""
+    try:
+        constraints = csca.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        raise PassiveAuthError("the trusted CSCA certificate lacks basic constraints; replace it") from None
+    if not constraints.ca:
+        raise PassiveAuthError("the trusted 'CSCA' certificate is not a CA certificate; replace it")
+    try:
+        usage = ds.extensions.get_extension_for_class(x509.KeyUsage).value
+        if not usage.digital_signature:
+            raise PassiveAuthError("the Document Signer certificate does not allow digital signatures")
+    except x509.ExtensionNotFound:
+        pass  # ICAO 9303-12 requires KeyUsage, but older DS certificates omit it; the chain and dates still hold
+    try:
+        if ds.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+            raise PassiveAuthError("the Document Signer certificate claims to be a CA: the chip is refused")
+    except x509.ExtensionNotFound:
+        pass
+
+
 def _verify_signature(sod: SecurityObject) -> None:
     key = sod.signer.public_key()
     digest = _HASHES.get(sod.digest_algorithm)
@@ -285,6 +307,7 @@ class TrustStore:
         csca = self.issuer_of(sod.signer)
         _valid_at(sod.signer, when, "Document Signer")
         _valid_at(csca, when, "CSCA")
+        _check_roles(sod.signer, csca)
         return PassiveAuthResult(
             tuple(sorted(data_groups)), sod.signer.subject.rfc4514_string(), csca.subject.rfc4514_string()
         )

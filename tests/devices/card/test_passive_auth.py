@@ -169,3 +169,29 @@ def test_rsa_active_authentication_iso9796_2() -> None:
         assert active_auth.verify(spki, challenge, signature) == "rsa"
         with pytest.raises(CloneError):
             active_auth.verify(spki, bytes(8), signature)
+
+
+def test_signer_chain_roles_are_checked(holder: CardHolder) -> None:
+    """A trusted certificate that is not a CA cannot vouch for a Document Signer."""
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    from emulators.card.personalisation import make_test_pki
+
+    pki = make_test_pki(label="ROLES")
+    not_ca = (
+        x509.CertificateBuilder()
+        .subject_name(pki.csca_cert.subject)
+        .issuer_name(pki.csca_cert.subject)
+        .public_key(pki.csca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(pki.csca_cert.not_valid_before_utc)
+        .not_valid_after(pki.csca_cert.not_valid_after_utc)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(pki.csca_key, hashes.SHA256())
+    )
+    card = personalise(holder, pki)
+    with pytest.raises(PassiveAuthError, match="not a CA"):
+        TrustStore([not_ca]).verify(card.files[lds.EF_SOD.fid], groups_of(card, 1))
+    assert TrustStore([pki.csca_cert]).verify(card.files[lds.EF_SOD.fid], groups_of(card, 1))

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from station.list_package.cli import add_shard_command
+from station.shard_cli import add_shard_command
 from sync_server.config import ServerSettings
 from sync_server.errors import ServerError
 

@@ -1,4 +1,7 @@
-"""``shailoo server shard keys|build``: the CEC side of the station list package (registered by sync_server.cli)."""
+"""``shailoo server shard keys|build``: the CEC side of the station list package (registered by sync_server.cli).
+
+Kept outside ``station.list_package`` so that registering the command imports nothing heavy into the server.
+"""
 
 from __future__ import annotations
 

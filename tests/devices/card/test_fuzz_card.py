@@ -76,3 +76,27 @@ def test_mutated_sod_is_refused_or_still_valid(position: int, value: int, genuin
     sod[position] = value
     with contextlib.suppress(CardError):
         TrustStore([pki.csca_cert]).verify(bytes(sod), {1: genuine.files[lds.DG1.fid]})
+
+
+@settings(max_examples=60)
+@given(reads=st.lists(st.tuples(st.sampled_from([0x011E, 0x0101, 0x0102, 0x010B, 0x011D]), st.integers(0, 1500),
+                                st.integers(1, 0xDF)), min_size=1, max_size=12))
+def test_secure_messaging_reads_return_the_file_bytes(
+    reads: list[tuple[int, int, int]], genuine: ChipFiles
+) -> None:
+    """Any sequence of protected SELECT / READ BINARY gives exactly the file's bytes (the counter stays in step)."""
+    from station.devices.card import apdu
+    from station.devices.card.emrtd import ChipSession
+
+    chip = EmrtdChip(genuine)
+    session = ChipSession(chip.process)
+    session.select_application()
+    session.authenticate(parse_mrz(genuine.mrz))
+    for fid, offset, length in reads:
+        content = genuine.files[fid]
+        session.secure(apdu.select_file(fid), "selecting")
+        if offset >= len(content):
+            with contextlib.suppress(CardError):
+                session.secure(apdu.read_binary(offset, length), "reading past the end")
+            return  # the chip answered 6B00; a real terminal would start a new session
+        assert session.secure(apdu.read_binary(offset, length), "reading").data == content[offset : offset + length]

@@ -31,6 +31,10 @@ def register(subparsers: Any) -> None:
     evaluate.add_argument(
         "--templates", choices=["iso"], help="read ISO/IEC 19794-2 records (*.iso) instead of images"
     )
+    evaluate.add_argument(
+        "--matcher", choices=["reference", "bits", "native"], default="reference",
+        help="float MCC reference (default), its bit form (fingerprint.mcc_bits) or the native core",
+    )
     evaluate.add_argument("--json", type=Path, required=True, metavar="OUT", help="write the result here")
     evaluate.add_argument("--det", type=Path, metavar="OUT.png", help="also draw the DET curve")
     evaluate.set_defaults(handler=run_eval)
@@ -43,7 +47,9 @@ def run_eval(args: argparse.Namespace) -> int:
     from evaluation.run import evaluate
 
     try:
-        scores = evaluate(args.folder, args.dpi, args.templates, progress=lambda m: print(m, file=sys.stderr))
+        scores = evaluate(
+            args.folder, args.dpi, args.templates, progress=lambda m: print(m, file=sys.stderr), matcher=args.matcher
+        )
     except EvaluationError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -48,10 +48,30 @@ def evaluate(
     dpi: float = 500.0,
     templates: str | None = None,
     progress: Callable[[str], None] | None = None,
+    matcher: str = "reference",
 ) -> Scores:
-    """Run the protocol on one database folder; ``templates='iso'`` reads ISO 19794-2 records instead of images."""
+    """Run the protocol on one database folder; ``templates='iso'`` reads ISO 19794-2 records instead of images.
+
+    ``matcher``: ``reference`` (float MCC, fingerprint.matcher), ``bits`` (its bit form, fingerprint.mcc_bits) or
+    ``native`` (the compiled core, which must equal ``bits``).
+    """
     with threadpool_limits(limits=1):
-        return _evaluate(folder, dpi, templates, progress)
+        return _evaluate(folder, dpi, templates, progress, matcher)
+
+
+def _matcher(name: str) -> tuple[Callable[[Template], Any], Callable[[Any, Any], float]]:
+    """Search-form builder and scorer for ``matcher``."""
+    if name == "bits":
+        from fingerprint import mcc_bits
+
+        return mcc_bits.bit_cylinders, mcc_bits.compare_bits
+    if name == "native":
+        import native
+
+        return native.search_form, native.verify
+    if name != "reference":
+        raise EvaluationError(f"unknown matcher {name!r}: use reference, bits or native")
+    return cylinders, compare_cylinders
 
 
 def _evaluate(
@@ -59,7 +79,9 @@ def _evaluate(
     dpi: float,
     templates: str | None,
     progress: Callable[[str], None] | None,
+    matcher: str = "reference",
 ) -> Scores:
+    build, compare_pair = _matcher(matcher)
     say = progress or (lambda _message: None)
     items: list[Sample] = samples(folder, TEMPLATE_SUFFIXES if templates == "iso" else IMAGE_SUFFIXES)
     extracted: list[Template] = []
@@ -97,7 +119,7 @@ def _evaluate(
             failures.append(f"{item.path.name}: no minutiae ({extraction.quality.verdict.value})")
     say(f"{len(items)} samples ready")
     start = time.perf_counter()
-    search = [cylinders(t) for t in extracted]
+    search = [build(t) for t in extracted]
     cylinder_ms = (time.perf_counter() - start) * 1000.0 / max(1, len(search))
     pairs = protocol(items)
     cache: dict[tuple[int, int], float] = {}
@@ -106,7 +128,7 @@ def _evaluate(
     def score(pair: tuple[int, int]) -> float:
         if pair not in cache:
             begin = time.perf_counter()
-            cache[pair] = compare_cylinders(search[pair[0]], search[pair[1]])
+            cache[pair] = compare_pair(search[pair[0]], search[pair[1]])
             match_us.append((time.perf_counter() - begin) * 1e6)
         return cache[pair]
 
@@ -120,6 +142,7 @@ def _evaluate(
         "database": str(folder),
         "dpi": dpi,
         "templates": templates or "extracted",
+        "matcher": matcher,
         "samples": len(items),
         "fingers": len({item.finger for item in items}),
         "genuine_pairs": len(genuine),

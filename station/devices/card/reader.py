@@ -143,7 +143,11 @@ class CardReader(Device):
             self._context.cancel()
 
     def read_now(self, mrz: Mrz) -> CardRead:
-        """Read the card on the reader in the calling thread (own PC/SC context); raises a :class:`CardError`."""
+        """Read the card on the reader in the calling thread (own PC/SC context); raises a :class:`CardError`.
+
+        Use either this or :meth:`expect`, not both at once: the chip holds one secure-messaging session, and two
+        readers talking to it would break each other's.
+        """
         context = PcscContext()
         try:
             return self._read(context, mrz)

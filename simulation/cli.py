@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -39,6 +40,31 @@ def register(subparsers: Any) -> None:
     demo.add_argument("--var", type=Path, default=var_dir(), help="folder for the demo's files (default: %(default)s)")
     demo.set_defaults(handler=_demo)
 
+    election = sub.add_parser(
+        "election",
+        help="rehearse an election day: many light kits against a real CEC server, with scripted faults",
+        description="Replay a simulated election day (07:00-20:00, compressed by --speed) from light kits that speak "
+        "the real link protocol (OutboxSender over CURVE, in-memory outbox, all in this process) to a real CEC "
+        "server process on SQLite; then compare what the kits sent with what the CEC ingested and which injected "
+        "faults its anomaly detectors flagged.",
+    )
+    election.add_argument("--stations", type=int, default=20, help="polling stations (default: %(default)s)")
+    election.add_argument("--voters-per-station", type=int, default=None,
+                          help="cap each station's list at this many voters (default: the population's list size)")
+    election.add_argument("--speed", type=float, default=78.0,
+                          help="simulated seconds per real second (default: %(default)s: the day in 10 minutes)")
+    election.add_argument("--faults", type=Path, default=None,
+                          help="fault scenario file (TOML; default: simulation/election/scenarios/default.toml)")
+    election.add_argument("--no-faults", action="store_true", help="a day without scripted faults")
+    election.add_argument("--seed", type=int, default=1, help="random seed (default: %(default)s)")
+    election.add_argument("--json", type=Path, default=None, help="write the result as JSON here")
+    election.add_argument("--var", type=Path, default=var_dir(), help="work folder parent (default: %(default)s)")
+    election.add_argument("--port", type=int, default=0, help="web port of the CEC server (default: any free)")
+    election.add_argument("--zmq-port", type=int, default=0, help="port kits connect to (default: any free)")
+    election.add_argument("--drain", type=float, default=1800.0,
+                          help="longest wait for the last acknowledgements, seconds (default: %(default)s)")
+    election.set_defaults(handler=_election)
+
     kit = sub.add_parser(
         "kit",
         help="run one simulated kit: identifications by a script, sent to a CEC server",
@@ -66,6 +92,43 @@ def _demo(args: argparse.Namespace) -> int:
     from simulation.demo import DemoOptions, run_demo
 
     return run_demo(DemoOptions(seconds=args.seconds, var_dir=args.var, http_port=args.port, zmq_port=args.zmq_port))
+
+
+def _election(args: argparse.Namespace) -> int:
+    import json
+
+    from simulation.election import (
+        DEFAULT_FAULTS,
+        ElectionOptions,
+        ElectionSimError,
+        FaultPlan,
+        load_faults,
+        run_election,
+        write_json,
+    )
+
+    try:
+        faults = FaultPlan() if args.no_faults else load_faults(args.faults or Path(DEFAULT_FAULTS))
+        result = run_election(
+            ElectionOptions(stations=args.stations, faults=faults, speed=args.speed,
+                            work_dir=args.var / "election", voters_per_station=args.voters_per_station,
+                            seed=args.seed, http_port=args.port, zmq_port=args.zmq_port, drain_s=args.drain),
+            progress=lambda msg: print(f"election: {msg}", flush=True),
+            ready=lambda url: print(f"election: CEC dashboard at {url}/dashboard?token=dev-admin-token", flush=True),
+        )
+    except ElectionSimError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        write_json(result, args.json)
+    summary = {k: result[k] for k in ("stations", "kits", "sent", "ingested", "difference", "injected_flagged",
+                                      "injected_total", "day_real_s", "drain_real_s")}
+    print(json.dumps(summary, indent=2))
+    for inj in result["injected"]:
+        print(f"  injected {inj['kind']:<18} at {inj['station_id']}: {'flagged' if inj['flagged'] else 'NOT flagged'}")
+    for extra in result["flagged_unexpected"]:
+        print(f"  flagged without injection: {extra['kind']} at {extra['station_id']} ({extra['detail']})")
+    return 0 if result["difference"] == 0 and result["unacknowledged"] == 0 else 1
 
 
 def _kit(args: argparse.Namespace) -> int:

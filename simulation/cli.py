@@ -30,9 +30,10 @@ def register(subparsers: Any) -> None:
 
     demo = sub.add_parser(
         "demo",
-        help="start a CEC server with simulated kits and run a short simulated morning",
-        description="Start a CEC server on SQLite and simulated kits at three stations; print the URL of the "
-        "server; run until Ctrl-C (or --seconds) and check that the CEC counted every identification.",
+        help="a small election-day rehearsal: a CEC server and light kits at six stations, with scripted faults",
+        description="A small run of 'sim election': a CEC server on SQLite and light kits at six stations; the "
+        "day is compressed into 60%% of --seconds (a minute without it); print the URL of the server; check that the "
+        "CEC counted every identification; without --seconds, keep serving until Ctrl-C.",
     )
     demo.add_argument("--seconds", type=float, default=None, help="stop by itself after this many seconds")
     demo.add_argument("--port", type=int, default=8000, help="web port of the CEC server (default: %(default)s)")

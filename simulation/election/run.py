@@ -52,6 +52,8 @@ class ElectionOptions:
     heartbeat_s: float = 60.0
     #: Longest wait, real seconds, for the last acknowledgements after the day ends.
     drain_s: float = 1800.0
+    #: Called with the result before the server stops (``make demo`` keeps serving until Ctrl-C there).
+    hold: Callable[[dict[str, Any]], None] | None = None
 
 
 def _free_port(preferred: int) -> int:
@@ -258,7 +260,10 @@ def run_election(options: ElectionOptions, progress: Progress | None = None,
                     last_report = time.monotonic()
                     say(f"draining: {sum(len(k.outbox) for k in kits)} entries not yet acknowledged")
         drain_s = time.monotonic() - started - day_s
-        return _result(options, plan, kits, url, day_s, drain_s)
+        result = _result(options, plan, kits, url, day_s, drain_s)
+        if options.hold is not None:
+            options.hold(result)
+        return result
     finally:
         day.close()
         server.terminate()

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from station.devices.card.emrtd import CardRead, read_document
-from station.devices.card.errors import CardError, CardRemovedError, NoReaderError
+from station.devices.card.errors import CardError, CardRemovedError, NoCardError, NoReaderError
 from station.devices.card.mrz import Mrz
 from station.devices.card.passive_auth import TrustStore
 from station.devices.card.pcsc import CardConnection, PcscContext, scard
@@ -26,6 +26,9 @@ from station.devices.errors import DeviceError
 from station.devices.health import DeviceKind, DeviceState, ErrorCode
 
 log = logging.getLogger(__name__)
+
+#: Seconds to keep retrying a connection that reports "no card" (see CardReader._connect).
+SETTLE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class CardReader(Device):
         self._context: PcscContext | None = None
         self.present = False
         self._event_count = -1
+        self._read_lock = threading.Lock()
         self._inserted_at = 0.0
 
     # --- life cycle ----------------------------------------------------------------------------------------------
@@ -145,8 +149,8 @@ class CardReader(Device):
     def read_now(self, mrz: Mrz) -> CardRead:
         """Read the card on the reader in the calling thread (own PC/SC context); raises a :class:`CardError`.
 
-        Use either this or :meth:`expect`, not both at once: the chip holds one secure-messaging session, and two
-        readers talking to it would break each other's.
+        Reads are serialised with the reader thread's (the chip holds one secure-messaging session); still, use
+        either this or :meth:`expect` for one card, or the card is read twice.
         """
         context = PcscContext()
         try:
@@ -253,10 +257,26 @@ class CardReader(Device):
         self.events.put(CardReadDone(self.name, result, elapsed))
         self._report(DeviceState.BUSY, ErrorCode.NONE, "card read")
 
+    def _connect(self, context: PcscContext) -> CardConnection:
+        """Connect to the card; "no card" just after an insertion is retried briefly (a card still settling in the
+        field, or a virtual reader still powering it), for at most :data:`SETTLE_S`."""
+        deadline = time.monotonic() + SETTLE_S
+        while True:
+            try:
+                return CardConnection(context, self.name)
+            except NoCardError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
+
     def _read(self, context: PcscContext, mrz: Mrz) -> CardRead:
+        with self._read_lock:
+            return self._read_locked(context, mrz)
+
+    def _read_locked(self, context: PcscContext, mrz: Mrz) -> CardRead:
         last: CardError | None = None
         for _ in range(self.profile.attempts):
-            connection = CardConnection(context, self.name)
+            connection = self._connect(context)
             connection.deadline = time.monotonic() + self.profile.read_s
             try:
                 return read_document(

@@ -249,6 +249,7 @@ def test_device_urls(pcscd: PcscDaemon, pki: TestPki, genuine: ChipFiles, tmp_pa
         assert isinstance(done, CardReadDone)
         station.remove()
         next_event(emulated, CardRemoved)
+        emulated.expect(None)  # from now on the test reads by hand
         wrong = mrz_from_fields("XX0000000", "800101", "300101")
         with pytest.raises(NoCardError):
             emulated.read_now(wrong)

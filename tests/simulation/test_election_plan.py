@@ -9,6 +9,7 @@ import pytest
 
 from simulation.election import (
     DEFAULT_FAULTS,
+    DayPlan,
     ElectionSimError,
     FaultPlan,
     build_plan,
@@ -21,11 +22,11 @@ from simulation.population import station_voters
 
 
 @pytest.fixture(scope="module")
-def plan():  # type: ignore[no-untyped-def]
+def plan() -> DayPlan:
     return build_plan(12, load_faults(Path(DEFAULT_FAULTS)), seed=3)
 
 
-def test_rows_sorted_and_voters_are_the_populations(plan) -> None:  # type: ignore[no-untyped-def]
+def test_rows_sorted_and_voters_are_the_populations(plan: DayPlan) -> None:
     assert len(plan) > 1000
     assert np.all(np.diff(plan.times) >= 0)
     # Personal numbers are the population's own: every normal identification is of a voter on its station's list.
@@ -36,7 +37,7 @@ def test_rows_sorted_and_voters_are_the_populations(plan) -> None:  # type: igno
     assert len({plan.pin(i) for i in rows}) == len(rows)  # nobody twice at their own station
 
 
-def test_kits_are_never_faster_than_a_person_during_the_day(plan) -> None:  # type: ignore[no-untyped-def]
+def test_kits_are_never_faster_than_a_person_during_the_day(plan: DayPlan) -> None:
     stuffed = {i["station_id"] for i in plan.injected if i["fault"] == "stuffing"}
     doubled = {i["station_id"] for i in plan.injected if i["fault"] == "same_person"}
     for k, kit in enumerate(plan.kits):
@@ -56,7 +57,7 @@ def test_curve_has_morning_peak_lunch_dip_and_city_evening_rise() -> None:
     assert city[9:12].sum() > rural[9:12].sum()  # cities vote more after work
 
 
-def test_faults_shape_the_plan(plan) -> None:  # type: ignore[no-untyped-def]
+def test_faults_shape_the_plan(plan: DayPlan) -> None:
     kinds = {(i["kind"], i["fault"]) for i in plan.injected}
     assert kinds == {("silent_station", "silent"), ("too_fast", "stuffing"), ("manual_burst", "stuffing"),
                      ("outside_hours", "stuffing"), ("same_person_twice", "same_person")}

@@ -25,7 +25,8 @@ class MemoryOutbox:
     """The outbox protocol (``pending`` / ``mark_delivered``) in a dict kept in sequence order (single-threaded)."""
 
     def __init__(self) -> None:
-        self._pending: dict[int, bytes] = {}
+        # Entries are built once here, not per ``pending`` call: the sender asks for its window many times a second.
+        self._pending: dict[int, OutboxEntry] = {}
         self.next_seq = 1
         self.delivered = 0
         #: Acknowledged sequence numbers arriving below an already acknowledged one (reordered delivery).
@@ -35,13 +36,13 @@ class MemoryOutbox:
     def add(self, payload: bytes) -> int:
         """Commit ``payload`` under the next sequence number; returns it."""
         seq = self.next_seq
-        self._pending[seq] = payload
+        self._pending[seq] = OutboxEntry(seq, payload)
         self.next_seq += 1
         return seq
 
     def pending(self, limit: int) -> Sequence[OutboxEntry]:
         """Unacknowledged entries, oldest first (dict order is insertion order is sequence order)."""
-        return [OutboxEntry(seq, p) for seq, p in islice(self._pending.items(), limit)]
+        return list(islice(self._pending.values(), limit))
 
     def mark_delivered(self, seqs: Sequence[int]) -> None:
         """Drop acknowledged entries."""

@@ -13,6 +13,7 @@ import heapq
 import math
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +22,7 @@ from simulation.election.errors import ElectionSimError
 from simulation.election.faults import FaultPlan, StationRef
 from simulation.election.turnout import DAY_SECONDS, TURNOUT_SD, arrival_seconds, mean_turnout
 from simulation.population import Country, PollingStation, format_pin, generate_country
-from simulation.population.demography import birth_cells
+from simulation.population.demography import BirthCells, birth_cells
 from simulation.population.voters import identity_keys
 
 #: Seconds one kit takes per voter (card, finger, slip): uniform in this range. About 60 voters per hour per kit
@@ -80,9 +81,13 @@ class DayPlan:
         """The day the population is drawn for."""
         return self.country.election_day
 
+    @cached_property
+    def _cells(self) -> BirthCells:
+        return birth_cells(self.country.election_day, _strata(self.country))
+
     def pin(self, i: int) -> str:
         """Personal number of the voter of row ``i``."""
-        cells = birth_cells(self.country.election_day, _strata(self.country))
+        cells = self._cells
         return format_pin("F" if self.female[i] else "M", cells.birth_date(int(self.birth_offset[i])),
                           int(self.serial[i]))
 

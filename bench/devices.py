@@ -126,7 +126,7 @@ def card_figures(args: argparse.Namespace) -> Figures:
     )
     from station.devices.card.pcsc import PcscContext
 
-    station = EmulatedCardStation()
+    station = EmulatedCardStation(slot=1)  # slot 0 is what the test suites use: keep out of their way
     trust = TrustStore([station.pki.csca_cert])
     base = load_reader_profile("vpcd")
     figures: Figures = {}

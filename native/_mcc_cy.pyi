@@ -20,6 +20,7 @@ def score_many(
     z3: npt.NDArray[np.float64],
     atan: npt.NDArray[np.int32],
     q1: float,
+    shift: int,
     out: npt.NDArray[np.float64],
     threads: int,
 ) -> int: ...

@@ -60,7 +60,7 @@ cdef struct Cyl:
 
 
 cdef struct Tables:
-    # Z(d1) on 1/q px steps (n1 entries), Z(d2) and Z(d3) on 1/65536-turn steps (32769 entries), octant atan table
+    # Z(d1) on 1/q px steps (n1 entries), Z(d2) and Z(d3) on 2^shift / 65536-turn steps, octant atan table
     # (n_atan entries, in steps): see fingerprint.mcc_bits.relax_tables.
     const double* z1
     const double* z2
@@ -69,11 +69,14 @@ cdef struct Tables:
     Py_ssize_t n1
     Py_ssize_t n_atan
     double q1
+    int shift          # angle differences are rounded by this shift before the z2 / z3 lookups
+    int half
 
 
 cdef struct Scratch:
-    double* gval       # candidate pair similarities (heap)
-    int* gidx          # their flat index r * nb + c
+    double* gval       # dense local similarity matrix n_A x n_B
+    double* hval       # row heap: each row's best similarity ...
+    int* hidx          # ... and its flat index r * nb + c
     char* used_a
     char* used_b
     int* rows
@@ -100,7 +103,8 @@ cdef int scratch_init(Scratch* s, Py_ssize_t max_a, Py_ssize_t max_b) noexcept n
     s.cap_pairs = pairs
     s.cap_n = n
     s.gval = <double*> malloc(pairs * sizeof(double))
-    s.gidx = <int*> malloc(pairs * sizeof(int))
+    s.hval = <double*> malloc((max_a + 1) * sizeof(double))
+    s.hidx = <int*> malloc((max_a + 1) * sizeof(int))
     s.used_a = <char*> malloc(max_a + 1)
     s.used_b = <char*> malloc(max_b + 1)
     s.rows = <int*> malloc(n * sizeof(int))
@@ -118,7 +122,7 @@ cdef int scratch_init(Scratch* s, Py_ssize_t max_a, Py_ssize_t max_b) noexcept n
         s.jx = s.ix + 3 * n
         s.jy = s.ix + 4 * n
         s.ja = s.ix + 5 * n
-    if (s.gval == NULL or s.gidx == NULL or s.used_a == NULL or s.used_b == NULL or s.rows == NULL
+    if (s.gval == NULL or s.hval == NULL or s.hidx == NULL or s.used_a == NULL or s.used_b == NULL or s.rows == NULL
             or s.cols == NULL or s.lam0 == NULL or s.lam == NULL or s.tmp == NULL or s.rho == NULL
             or s.eff == NULL or s.order == NULL or s.ix == NULL):
         return -1
@@ -126,7 +130,7 @@ cdef int scratch_init(Scratch* s, Py_ssize_t max_a, Py_ssize_t max_b) noexcept n
 
 
 cdef void scratch_free(Scratch* s) noexcept nogil:
-    free(s.gval); free(s.gidx); free(s.used_a); free(s.used_b); free(s.rows); free(s.cols)
+    free(s.gval); free(s.hval); free(s.hidx); free(s.used_a); free(s.used_b); free(s.rows); free(s.cols)
     free(s.lam0); free(s.lam); free(s.tmp); free(s.rho); free(s.eff); free(s.order); free(s.ix)
 
 
@@ -153,10 +157,21 @@ cdef inline void _sift_down(double* v, int* idx, Py_ssize_t start, Py_ssize_t si
             return
 
 
-cdef inline Py_ssize_t _gammas(const Cyl* a, const Cyl* b, Py_ssize_t nd, const double* prm,
-                               double* gval, int* gidx) noexcept nogil:
-    """Positive local similarities (bit form of eq. 17-18) with their flat index; returns how many."""
-    cdef Py_ssize_t i, j, k, count = 0
+cdef inline int _row_best(const double* row, Py_ssize_t n, const char* used) noexcept nogil:
+    # Column of the largest positive value among unused columns (lowest column on ties), -1 if none.
+    cdef Py_ssize_t j
+    cdef int best = -1
+    cdef double v = 0.0
+    for j in range(n):
+        if not used[j] and row[j] > v:
+            v = row[j]
+            best = <int> j
+    return best
+
+
+cdef inline void _gammas(const Cyl* a, const Cyl* b, Py_ssize_t nd, const double* prm, double* gm) noexcept nogil:
+    """Dense local similarity matrix (bit form of eq. 17-18), row-major n_A x n_B, 0 where not comparable."""
+    cdef Py_ssize_t i, j, k
     cdef int min_common = <int> prm[P_MIN_COMMON]
     cdef int max_dir = <int> prm[P_MAX_DIR_STEPS]
     cdef int d, na_, nb_, nx_
@@ -167,6 +182,7 @@ cdef inline Py_ssize_t _gammas(const Cyl* a, const Cyl* b, Py_ssize_t nd, const 
     for i in range(a.n):
         ca = a.cells + i * nd
         for j in range(b.n):
+            gm[i * b.n + j] = 0.0
             d = (<int> a.angle[i] - <int> b.angle[j]) & 0xFFFF
             if d > 32768:
                 d = 65536 - d
@@ -190,10 +206,7 @@ cdef inline Py_ssize_t _gammas(const Cyl* a, const Cyl* b, Py_ssize_t nd, const 
                 continue
             g = 1.0 - sqrt(<double> nx_) / denom
             if g > 0.0:
-                gval[count] = g
-                gidx[count] = <int> (i * b.n + j)
-                count += 1
-    return count
+                gm[i * b.n + j] = g
 
 
 cdef inline int _circ(int d) noexcept nogil:
@@ -232,33 +245,46 @@ cdef double _score(const Cyl* a, const Cyl* b, Py_ssize_t nd, const double* prm,
     z = 1.0 / (1.0 + exp(-prm[P_TAU_P] * (<double> n_min - prm[P_MU_P])))
     # Python's round() is half-to-even; nearbyint follows the current (default: to-even) rounding mode.
     n_pairs = <Py_ssize_t> prm[P_MIN_NP] + <Py_ssize_t> _round_even(z * (prm[P_MAX_NP] - prm[P_MIN_NP]))
-    count = _gammas(a, b, nd, prm, s.gval, s.gidx)
-    # Greedy one-to-one pairs in order of decreasing similarity: a heap, popped until n_min pairs are taken.
-    for i in range(a.n):
-        s.used_a[i] = 0
+    _gammas(a, b, nd, prm, s.gval)
+    # Greedy one-to-one pairs in order of decreasing Γ, ties by row-major index (the oracle's stable argsort), done
+    # lazily: a heap of rows keyed by each row's best entry among unused columns; a stale key (its column got used)
+    # is refreshed by rescanning the row. Stale keys are never below the true value, so the top fresh key is the
+    # global next pair.
     for j in range(b.n):
         s.used_b[j] = 0
-    size = count
+    size = 0
+    for i in range(a.n):
+        c = _row_best(s.gval + i * b.n, b.n, s.used_b)
+        if c >= 0:
+            s.hval[size] = s.gval[i * b.n + c]
+            s.hidx[size] = <int> (i * b.n + c)
+            size += 1
     i = size // 2
     while i > 0:
         i -= 1
-        _sift_down(s.gval, s.gidx, i, size)
+        _sift_down(s.hval, s.hidx, i, size)
     n_r = 0
     while size > 0 and n_r < n_min:
-        flat = s.gidx[0]
+        flat = s.hidx[0]
         r = flat // <int> b.n
         c = flat - r * <int> b.n
-        if not s.used_a[r] and not s.used_b[c]:
-            s.used_a[r] = 1
+        if s.used_b[c]:
+            c = _row_best(s.gval + r * b.n, b.n, s.used_b)
+            if c >= 0:
+                s.hval[0] = s.gval[r * b.n + c]
+                s.hidx[0] = <int> (r * b.n + c)
+                _sift_down(s.hval, s.hidx, 0, size)
+                continue
+        else:
             s.used_b[c] = 1
             s.rows[n_r] = r
             s.cols[n_r] = c
-            s.lam0[n_r] = s.gval[0]
+            s.lam0[n_r] = s.hval[0]
             n_r += 1
         size -= 1
-        s.gval[0] = s.gval[size]
-        s.gidx[0] = s.gidx[size]
-        _sift_down(s.gval, s.gidx, 0, size)
+        s.hval[0] = s.hval[size]
+        s.hidx[0] = s.hidx[size]
+        _sift_down(s.hval, s.hidx, 0, size)
     if n_r == 0:
         return 0.0
     for t in range(n_r):
@@ -281,12 +307,12 @@ cdef double _score(const Cyl* a, const Cyl* b, Py_ssize_t nd, const double* prm,
             k1 = <Py_ssize_t> (d1 * tb.q1 + 0.5)
             if k1 > tb.n1 - 1:
                 k1 = tb.n1 - 1
-            z12 = tb.z1[k1] * tb.z2[_circ((s.ia[i] - s.ia[j]) - (s.ja[i] - s.ja[j]))]
+            z12 = tb.z1[k1] * tb.z2[(_circ((s.ia[i] - s.ia[j]) - (s.ja[i] - s.ja[j])) + tb.half) >> tb.shift]
             seg_a = _seg(tb, dxa, -dya)
             seg_b = _seg(tb, dxb, -dyb)
-            s.rho[i * n_r + j] = z12 * tb.z3[_circ((s.ia[i] - seg_a) - (s.ja[i] - seg_b))]
-            s.rho[j * n_r + i] = z12 * tb.z3[_circ((s.ia[j] - ((seg_a + 32768) & 0xFFFF))
-                                                   - (s.ja[j] - ((seg_b + 32768) & 0xFFFF)))]
+            s.rho[i * n_r + j] = z12 * tb.z3[(_circ((s.ia[i] - seg_a) - (s.ja[i] - seg_b)) + tb.half) >> tb.shift]
+            s.rho[j * n_r + i] = z12 * tb.z3[(_circ((s.ia[j] - ((seg_a + 32768) & 0xFFFF))
+                                                    - (s.ja[j] - ((seg_b + 32768) & 0xFFFF))) + tb.half) >> tb.shift]
     w = prm[P_WEIGHT]
     for t in range(n_r):
         s.lam[t] = s.lam0[t]
@@ -357,7 +383,7 @@ def score_many(
     const int16_t[::1] gx, const int16_t[::1] gy, const uint16_t[::1] gangle,
     const uint64_t[:, ::1] gcells, const uint64_t[::1] gvalid,
     const int64_t[::1] rows, const double[::1] params,
-    const double[::1] z1, const double[::1] z2, const double[::1] z3, const int32_t[::1] atan, double q1,
+    const double[::1] z1, const double[::1] z2, const double[::1] z3, const int32_t[::1] atan, double q1, int shift,
     double[::1] out, int threads,
 ) -> int:
     """Score the probe against gallery templates ``rows`` (indices into ``offsets``), in parallel, GIL released.
@@ -374,7 +400,8 @@ def score_many(
     cdef const double* prm
     cdef Tables tb
     if (params.shape[0] < N_PARAMS or out.shape[0] < n_rows or (gcells.shape[0] > 0 and gcells.shape[1] != nd)
-            or z1.shape[0] < 1 or z2.shape[0] != 32769 or z3.shape[0] != 32769 or atan.shape[0] < 2 or q1 <= 0):
+            or z1.shape[0] < 1 or shift < 0 or shift > 8 or z2.shape[0] != (32768 >> shift) + 1
+            or z3.shape[0] != z2.shape[0] or atan.shape[0] < 2 or q1 <= 0):
         return -2
     prm = &params[0]
     tb.z1 = &z1[0]
@@ -384,6 +411,8 @@ def score_many(
     tb.n1 = z1.shape[0]
     tb.n_atan = atan.shape[0]
     tb.q1 = q1
+    tb.shift = shift
+    tb.half = (1 << shift) >> 1
     for t in range(n_templates):
         span = offsets[t + 1] - offsets[t]
         if span > max_b:

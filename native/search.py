@@ -71,7 +71,8 @@ def score_rows(probe: SearchForm, gallery: Gallery, rows: npt.NDArray[np.int64],
     status = kernel.score_many(
         px, py, pa, pc, pv,  # type: ignore[arg-type]
         gallery.offsets, gallery.x, gallery.y, gallery.angle, gallery.cells, gallery.valid,
-        rows_c, params(), z1, z2, z3, atan, float(mcc_bits.DISTANCE_STEPS_PER_PX), out, int(threads),
+        rows_c, params(), z1, z2, z3, atan, float(mcc_bits.DISTANCE_STEPS_PER_PX),
+        mcc_bits.ANGLE_TABLE_SHIFT, out, int(threads),
     )
     check(status)
     return out

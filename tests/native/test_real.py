@@ -37,8 +37,9 @@ def test_native_equals_oracle_on_real_pairs(real_forms: list[tuple[str, int, mcc
 @pytest.mark.data
 def test_prefilter_keeps_rank1_of_exhaustive_search(real_forms: list[tuple[str, int, mcc_bits.BitCylinders]]) -> None:
     """Each DB1_B and DB3_B impression against all 319 other templates (its own finger's others plus three other
-    databases), with a shortlist of 20 (6%): wherever the exhaustive search finds the right finger at rank 1, the
-    prefiltered search returns the same row with the same score, and the rank-1 rates are equal."""
+    databases), with a shortlist of 20 (6%): wherever the exhaustive search finds the right finger at rank 1, so does
+    the prefiltered search (the same row with the same score, or another impression of that finger), and the rank-1
+    rates are equal."""
     hits_full = hits_pre = 0
     probes = [i for i, (who, _, _) in enumerate(real_forms) if who.startswith(("DB1_B/", "DB3_B/"))]
     for i in probes:
@@ -48,7 +49,9 @@ def test_prefilter_keeps_rank1_of_exhaustive_search(real_forms: list[tuple[str, 
         full = native.identify(probe, gallery, top_k=1, prefilter=False)[0]
         pre = native.identify(probe, gallery, top_k=1, shortlist=20)[0]
         if full.voter == real_forms[i][0]:
-            assert (pre.row, pre.score) == (full.row, full.score)
+            assert pre.voter == full.voter
+        if pre.row == full.row:
+            assert pre.score == full.score
         hits_full += full.voter == real_forms[i][0]
         hits_pre += pre.voter == real_forms[i][0]
     assert hits_pre == hits_full

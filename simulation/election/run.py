@@ -73,14 +73,16 @@ def _free_port(preferred: int) -> int:
 
 
 def _raise_fd_limit(needed: int) -> None:
+    """Each kit holds a socket, its TCP connection and a mailbox: raise the open-file limit (root may raise the hard
+    limit too; otherwise up to the hard limit)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft >= needed:
         return
-    want = needed if hard == resource.RLIM_INFINITY or needed <= hard else hard
     try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(want, hard) if hard != resource.RLIM_INFINITY else hard))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, max(needed, hard) if hard != resource.RLIM_INFINITY
+                                                    else hard))
     except (ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def provision(plan: DayPlan, db_url: str, keys_dir: Path) -> list[KitKeys]:
@@ -199,7 +201,7 @@ def run_election(options: ElectionOptions, progress: Progress | None = None,
     plan = build_plan(options.stations, options.faults, options.seed, options.voters_per_station)
     say(f"planned {len(plan)} identifications at {len(plan.stations)} stations on {len(plan.kits)} kits "
         f"in {time.monotonic() - planned_at:.1f} s")
-    _raise_fd_limit(3 * len(plan.kits) + 4096)
+    _raise_fd_limit(6 * len(plan.kits) + 4096)
     db_url = f"sqlite:///{work / 'cec.db'}"
     keys_dir = work / "keys"
     kits = [LightKit(k, options.heartbeat_s) for k in provision(plan, db_url, keys_dir)]

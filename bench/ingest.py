@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     from sync_server.testing.postgres import TempPostgres
 
     n_kits = args.kits
-    fd_limit = _raise_fd_limit(3 * n_kits + 4096)
+    fd_limit = _raise_fd_limit(5 * n_kits + 4096)
     work = Path(tempfile.mkdtemp(prefix="shailoo-bench-ingest-"))
     pg: TempPostgres | None = None
     if args.db == "postgresql":
@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
     )
     ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-    ctx.MAX_SOCKETS = n_kits + 256
+    ctx.MAX_SOCKETS = 2 * n_kits + 256  # each kit: its DEALER and the PAIR that monitors its connection
     kits: list[_Kit] = []
     result: dict[str, Any] = {}
     stop_poll = threading.Event()
@@ -272,9 +272,7 @@ def run(args: argparse.Namespace) -> int:
         }
     finally:
         stop_poll.set()
-        for each in kits:
-            each.sender.close()
-        ctx.term()
+        ctx.destroy(linger=0)  # closes every kit socket, also those of a kit whose setup failed half-way
         server.terminate()
         try:
             server.wait(20)

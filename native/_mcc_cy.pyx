@@ -462,7 +462,8 @@ def screen_many(
     cdef int min_common, max_dir, d, na_, nb_, nx_
     cdef uint64_t m, wa, wb
     cdef double best, g, denom, total
-    cdef double top[64]
+    cdef double* top_all
+    cdef double* top
     if params.shape[0] < N_PARAMS or out.shape[0] < n_templates or (gcells.shape[0] > 0 and gcells.shape[1] != nd):
         return -2
     min_common = <int> params[P_MIN_COMMON]
@@ -474,8 +475,13 @@ def screen_many(
         keep = 64
     if threads <= 0:
         threads = openmp.omp_get_max_threads()
+    # One 64-value best list per thread (a C array declared here would be shared by the prange threads).
+    top_all = <double*> malloc(threads * 64 * sizeof(double))
+    if top_all == NULL:
+        return -1
     with nogil:
         for t in prange(n_templates, schedule="dynamic", chunksize=256, num_threads=threads):
+            top = top_all + 64 * openmp.omp_get_thread_num()
             start = offsets[t]
             stop = offsets[t + 1]
             filled = 0
@@ -520,4 +526,5 @@ def screen_many(
             for i in range(filled):
                 total = total + top[i]
             out[t] = total
+    free(top_all)
     return 0

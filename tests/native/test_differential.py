@@ -67,3 +67,38 @@ def test_threads_do_not_change_scores() -> None:
     two = native.identify(templates[3], gallery, top_k=50, prefilter=False, threads=2)
     assert one == two
     assert one[0].row == 3 and one[0].score > one[1].score
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(minutiae_sets(max_size=40), min_size=1, max_size=40), minutiae_sets(max_size=40))
+def test_screen_equals_its_numpy_definition_on_any_thread_count(
+    gallery_templates: list[Template], probe: Template
+) -> None:
+    """Screen score = sum of the LSS_MAX_PAIRS largest per-probe-cylinder best Γ (0 when none is comparable)."""
+    from fingerprint import parameters as p
+    from native.search import screen
+
+    forms = [mcc_bits.bit_cylinders(t) for t in gallery_templates]
+    gallery = native.Gallery.from_cylinders((f"V{i}", 1, f) for i, f in enumerate(forms))
+    pform = mcc_bits.bit_cylinders(probe)
+    expected = []
+    for f in forms:
+        gamma = mcc_bits.local_similarities(pform, f)
+        best = gamma.max(axis=1) if gamma.shape[1] else np.zeros(gamma.shape[0])
+        expected.append(np.sort(best)[::-1][: p.LSS_MAX_PAIRS].sum())
+    for threads in (1, 2):
+        np.testing.assert_allclose(screen(pform, gallery, threads), expected, rtol=0, atol=1e-12)
+
+
+def test_screen_is_thread_safe_on_large_galleries() -> None:
+    """Over several 256-template chunks per thread the two-thread screen equals the one-thread screen (each thread
+    keeps its own best list)."""
+    from native.search import screen
+    from tests.native.test_edge_cases import _random_template
+
+    forms = [mcc_bits.bit_cylinders(_random_template(500 + i, 45)) for i in range(25)]
+    gallery = native.Gallery.from_cylinders((f"V{i}", 1, forms[i % 25]) for i in range(2000))
+    probe = forms[7]
+    one, two = screen(probe, gallery, 1), screen(probe, gallery, 2)
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(one.reshape(-1, 25), np.tile(one[:25], (80, 1)))

@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     from sync_server.testing.postgres import TempPostgres
 
     n_kits = args.kits
-    fd_limit = _raise_fd_limit(5 * n_kits + 4096)
+    fd_limit = _raise_fd_limit(8 * n_kits + 4096)
     work = Path(tempfile.mkdtemp(prefix="shailoo-bench-ingest-"))
     pg: TempPostgres | None = None
     if args.db == "postgresql":
@@ -152,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
         stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
     )
     ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-    ctx.MAX_SOCKETS = 2 * n_kits + 256  # each kit: its DEALER and the PAIR that monitors its connection
+    # Each kit: its DEALER, the PAIR that reads its connection events, and libzmq's own monitor PAIR.
+    ctx.MAX_SOCKETS = 3 * n_kits + 256
     kits: list[_Kit] = []
     result: dict[str, Any] = {}
     stop_poll = threading.Event()

@@ -13,6 +13,7 @@ from typing import Any
 from shailoo.settings import var_dir
 from simulation.fingerprints.commands import add_command as add_fingerprints_command
 from simulation.population.commands import add_command as add_population_command
+from simulation.training.commands import add_command as add_training_command
 
 
 def register(subparsers: Any) -> None:
@@ -27,6 +28,7 @@ def register(subparsers: Any) -> None:
     sub = parser.add_subparsers(dest="sim_command", metavar="COMMAND")
     add_fingerprints_command(sub)
     add_population_command(sub)
+    add_training_command(sub)
 
     demo = sub.add_parser(
         "demo",

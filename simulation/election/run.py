@@ -34,6 +34,8 @@ SWEEP_S = 2.0
 #: Seconds between sends of the kits that committed something new (a kit's sender looks over its whole window at
 #: each call, so calling it once per batch rather than once per identification keeps 5,000 kits on one core).
 SEND_S = 0.1
+#: Most identifications committed in one pass of the replay loop.
+EMIT_BATCH = 2000
 #: The development admin token the server accepts on loopback (sync_server.config.DEV_ADMIN_TOKEN).
 ADMIN_TOKEN = "dev-admin-token"
 
@@ -236,7 +238,9 @@ def run_election(options: ElectionOptions, progress: Progress | None = None,
                     day.disconnect(i)
                 elif not offline and i not in day.online:
                     day.connect(i)
-            while next_row < len(plan) and plan.times[next_row] <= sim_t:
+            # At most EMIT_BATCH rows per pass, so acknowledgements are read even when this process falls behind.
+            limit = next_row + EMIT_BATCH
+            while next_row < len(plan) and next_row < limit and plan.times[next_row] <= sim_t:
                 touched.add(day.emit(next_row))
                 next_row += 1
             if now - last_send >= SEND_S:
@@ -254,7 +258,7 @@ def run_election(options: ElectionOptions, progress: Progress | None = None,
                 last_report = now
                 clock = plan.election_day and (day.day_start + timedelta(seconds=sim_t)).strftime("%H:%M")
                 say(f"{clock}: committed {next_row}, acknowledged {sum(k.outbox.delivered for k in kits)}")
-            if sim_t >= end_s:
+            if sim_t >= end_s and next_row >= len(plan):
                 break
             time.sleep(0.005)
         day_s = time.monotonic() - started

@@ -269,6 +269,8 @@ def run(args: argparse.Namespace) -> int:
             "heartbeat_s": args.heartbeat,
             "fd_limit": fd_limit,
             **{f"dashboard_{k}": v for k, v in dashboard.items()},
+            # The machine is shared: the 1-minute load average at the end says how much CPU the run really had.
+            "load_average_1min": round(os.getloadavg()[0], 2),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "zmq": zmq.zmq_version()},
         }
     finally:

@@ -27,6 +27,9 @@ def register(subparsers: Any) -> None:
     )
     parser.set_defaults(role_parser=parser)
     parser.add_argument("--db", default=_default_db(), help="the kit's store file (default: %(default)s)")
+    parser.add_argument("--training", dest="training_scenario", metavar="SCENARIO", type=Path, default=None,
+                        help="training mode: play a scenario file (simulation/training/README.md), print a scorecard")
+    parser.set_defaults(handler=_training)
     sub = parser.add_subparsers(dest="station_command", metavar="COMMAND")
 
     init = sub.add_parser("init", help="set up this kit for an election, station and kit number")
@@ -109,6 +112,16 @@ def register(subparsers: Any) -> None:
     send.add_argument("--server", required=True, help="CEC endpoint, e.g. tcp://127.0.0.1:5570")
     send.add_argument("--keys", type=Path, required=True, help="this kit's key file from the CEC (CURVE key pair)")
     send.set_defaults(handler=_send)
+
+
+def _training(args: argparse.Namespace) -> int:
+    if args.training_scenario is None:
+        args.role_parser.print_help()
+        return 2
+    from simulation.training.commands import run_command
+
+    return run_command(argparse.Namespace(scenario=args.training_scenario, trainee="trainee", answers=None, out=None,
+                                          var=Path(args.db).parent))
 
 
 def _store(args: argparse.Namespace) -> Any:

@@ -118,3 +118,14 @@ def test_cli_with_answers_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
     short.write_text("refuse\n", encoding="utf-8")
     assert main(["sim", "train", str(FIRST), "--answers", str(short), "--var", str(tmp_path)]) == 1
     assert "1 decisions for 10 voters" in capsys.readouterr().err
+
+
+def test_station_training_option_plays_interactively(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    # `shailoo station --training SCENARIO`: decisions typed by number; a wrong entry is asked again.
+    typed = iter(["x", "1", "3", "2", "10", "9", "9", "7", "11", "2", "12"])
+    monkeypatch.setattr("builtins.input", lambda _prompt: next(typed))
+    assert main(["station", "--db", str(tmp_path / "kit.db"), "--training", str(FIRST)]) == 0
+    out = capsys.readouterr().out
+    assert "type one of the numbers above" in out and "10/10 correct" in out
+    assert (tmp_path / "training" / "trainee.html").exists()

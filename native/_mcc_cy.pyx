@@ -10,11 +10,10 @@ memory); ``native._errors.check`` turns codes into exceptions.
 """
 
 cimport cython
-from cython.parallel cimport parallel, prange
+from cython.parallel cimport parallel, prange, threadid
 from libc.math cimport exp, fabs, sqrt
 from libc.stdint cimport int16_t, int32_t, int64_t, uint16_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc
-cimport openmp
 
 
 cdef extern from *:
@@ -23,8 +22,15 @@ cdef extern from *:
     #pragma GCC target("popcnt")
     #endif
     static inline int shailoo_pop64(unsigned long long x) { return __builtin_popcountll(x); }
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int shailoo_max_threads(void) { return omp_get_max_threads(); }
+    #else
+    static int shailoo_max_threads(void) { return 1; }  /* built with SHAILOO_NO_OPENMP=1 */
+    #endif
     """
     int shailoo_pop64(unsigned long long x) noexcept nogil
+    int shailoo_max_threads() noexcept nogil
 
 
 # Layout of the params vector (kept in step with native/kernels.py PARAM_NAMES).
@@ -427,7 +433,7 @@ def score_many(
     if n_rows == 0:
         return 0
     if threads <= 0:
-        threads = openmp.omp_get_max_threads()
+        threads = shailoo_max_threads()
     # Each thread owns its scratch buffers (allocated once per call, never inside the pair loop).
     with nogil, parallel(num_threads=threads):
         sp = <Scratch*> calloc(1, sizeof(Scratch))
@@ -474,14 +480,14 @@ def screen_many(
     if keep > 64:
         keep = 64
     if threads <= 0:
-        threads = openmp.omp_get_max_threads()
+        threads = shailoo_max_threads()
     # One 64-value best list per thread (a C array declared here would be shared by the prange threads).
     top_all = <double*> malloc(threads * 64 * sizeof(double))
     if top_all == NULL:
         return -1
     with nogil:
         for t in prange(n_templates, schedule="dynamic", chunksize=256, num_threads=threads):
-            top = top_all + 64 * openmp.omp_get_thread_num()
+            top = top_all + 64 * threadid()
             start = offsets[t]
             stop = offsets[t + 1]
             filled = 0

@@ -60,10 +60,26 @@ class PcscDaemon:
         """True when this object started the daemon (and will stop it)."""
         return self.proc is not None
 
-    def start(self, reader: str = "Virtual PCD 00 00", timeout_s: float = 10.0) -> list[str]:
-        """Make sure a pcscd runs and lists ``reader``; returns the reader names."""
+    def start(self, reader: str = "Virtual PCD 00 00", timeout_s: float = 10.0, attempts: int = 3) -> list[str]:
+        """Make sure a pcscd runs and lists ``reader``; returns the reader names.
+
+        A daemon started here that does not list the reader is stopped again before anything is raised (never left
+        behind), and started afresh up to ``attempts`` times: vpcd's ports (35963, 35964) lie in Linux's ephemeral
+        port range, so a client socket of another program can hold one for a while and vpcd then offers no reader.
+        """
+        for attempt in range(attempts):
+            try:
+                return self._start_once(reader, timeout_s / attempts if attempt < attempts - 1 else timeout_s)
+            except PcscdError:
+                if not self.owned or attempt == attempts - 1:
+                    self.stop()
+                    raise
+                self.stop()
+        raise AssertionError("unreachable")
+
+    def _start_once(self, reader: str, timeout_s: float) -> list[str]:
         readers = list_readers()
-        if readers is None:
+        if readers is None and (self.proc is None or self.proc.poll() is not None):
             binary = shutil.which("pcscd") or "/usr/sbin/pcscd"
             if not Path(binary).exists():
                 raise PcscdError("pcscd is not installed: apt-get install pcscd vsmartcard-vpcd")
@@ -81,8 +97,10 @@ class PcscDaemon:
             if self.proc is not None and self.proc.poll() is not None:
                 raise PcscdError(f"pcscd exited with status {self.proc.returncode} while starting")
             if time.monotonic() > deadline:
+                owner = "started here" if self.owned else "already running, not started here"
                 raise PcscdError(
-                    f"pcscd does not list the reader {reader!r} (readers: {readers}); is vsmartcard-vpcd installed?"
+                    f"pcscd ({owner}) does not list the reader {reader!r} (readers: {readers}); is vsmartcard-vpcd"
+                    " installed, and are TCP ports 35963/35964 free (ss -tanp | grep 3596)?"
                 )
             time.sleep(0.05)
 

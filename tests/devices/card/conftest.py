@@ -14,8 +14,16 @@ from emulators.card.personalisation import CardHolder, ChipFiles, TestPki, make_
 READER = "Virtual PCD 00 00"
 
 
+@pytest.fixture
+def pcscd(pcscd_session: PcscDaemon) -> PcscDaemon:
+    """The session's pcscd, checked before each test: pcscd is one per machine, and a daemon reused from another
+    program may have been stopped by it meanwhile; then a new one is started (and owned) here."""
+    pcscd_session.start(READER)
+    return pcscd_session
+
+
 @pytest.fixture(scope="session")
-def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscDaemon]:
+def pcscd_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscDaemon]:
     """pcscd with the vpcd driver, started once for the session and stopped at its end (if started here)."""
     if shutil.which("pcscd") is None and not Path("/usr/sbin/pcscd").exists():
         pytest.skip("pcscd is not installed (apt-get install pcscd vsmartcard-vpcd; make test does it)")

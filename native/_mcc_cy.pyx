@@ -52,6 +52,43 @@ cdef enum:
     N_PARAMS = 14
 
 cdef double TWO_PI = 6.28318530717958647692
+# sqrt of every popcount a cylinder pair can give (N_D <= 8 words of 64 bits): exactly libm's sqrt, without its
+# latency in the hot loop.
+cdef double SQRT_T[513]
+cdef int _k
+for _k in range(513):
+    SQRT_T[_k] = sqrt(<double> _k)
+
+
+cdef inline double _pair_gamma(const uint64_t* ca, const uint64_t* cb, uint64_t m, Py_ssize_t nd) noexcept nogil:
+    """Bit Γ of one comparable cylinder pair (§5), 0.0 when both masked cylinders are empty."""
+    cdef int na_, nb_, nx_
+    cdef Py_ssize_t k
+    cdef uint64_t wa, wb
+    cdef double denom
+    if nd == 5:
+        # The gallery's layout (MCC8b): unrolled, so the 15 popcounts pipeline.
+        na_ = (shailoo_pop64(ca[0] & m) + shailoo_pop64(ca[1] & m) + shailoo_pop64(ca[2] & m)
+               + shailoo_pop64(ca[3] & m) + shailoo_pop64(ca[4] & m))
+        nb_ = (shailoo_pop64(cb[0] & m) + shailoo_pop64(cb[1] & m) + shailoo_pop64(cb[2] & m)
+               + shailoo_pop64(cb[3] & m) + shailoo_pop64(cb[4] & m))
+        nx_ = (shailoo_pop64((ca[0] ^ cb[0]) & m) + shailoo_pop64((ca[1] ^ cb[1]) & m)
+               + shailoo_pop64((ca[2] ^ cb[2]) & m) + shailoo_pop64((ca[3] ^ cb[3]) & m)
+               + shailoo_pop64((ca[4] ^ cb[4]) & m))
+    else:
+        na_ = 0
+        nb_ = 0
+        nx_ = 0
+        for k in range(nd):
+            wa = ca[k] & m
+            wb = cb[k] & m
+            na_ += shailoo_pop64(wa)
+            nb_ += shailoo_pop64(wb)
+            nx_ += shailoo_pop64(wa ^ wb)
+    denom = SQRT_T[na_] + SQRT_T[nb_]
+    if denom <= 0.0:
+        return 0.0
+    return 1.0 - SQRT_T[nx_] / denom
 cdef double ANGLE_STEPS = 65536.0
 
 
@@ -197,20 +234,7 @@ cdef inline void _gammas(const Cyl* a, const Cyl* b, Py_ssize_t nd, const double
             m = a.valid[i] & b.valid[j]
             if shailoo_pop64(m) < min_common:
                 continue
-            cb = b.cells + j * nd
-            na_ = 0
-            nb_ = 0
-            nx_ = 0
-            for k in range(nd):
-                wa = ca[k] & m
-                wb = cb[k] & m
-                na_ += shailoo_pop64(wa)
-                nb_ += shailoo_pop64(wb)
-                nx_ += shailoo_pop64(wa ^ wb)
-            denom = sqrt(<double> na_) + sqrt(<double> nb_)
-            if denom <= 0.0:
-                continue
-            g = 1.0 - sqrt(<double> nx_) / denom
+            g = _pair_gamma(ca, b.cells + j * nd, m, nd)
             if g > 0.0:
                 gm[i * b.n + j] = g
 
@@ -406,6 +430,7 @@ def score_many(
     cdef const double* prm
     cdef Tables tb
     if (params.shape[0] < N_PARAMS or out.shape[0] < n_rows or (gcells.shape[0] > 0 and gcells.shape[1] != nd)
+            or nd > 8
             or z1.shape[0] < 1 or shift < 0 or shift > 8 or z2.shape[0] != (32768 >> shift) + 1
             or z3.shape[0] != z2.shape[0] or atan.shape[0] < 2 or q1 <= 0):
         return -2
@@ -470,7 +495,8 @@ def screen_many(
     cdef double best, g, denom, total
     cdef double* top_all
     cdef double* top
-    if params.shape[0] < N_PARAMS or out.shape[0] < n_templates or (gcells.shape[0] > 0 and gcells.shape[1] != nd):
+    if (params.shape[0] < N_PARAMS or out.shape[0] < n_templates or nd > 8
+            or (gcells.shape[0] > 0 and gcells.shape[1] != nd)):
         return -2
     min_common = <int> params[P_MIN_COMMON]
     max_dir = <int> params[P_MAX_DIR_STEPS]
@@ -502,18 +528,8 @@ def screen_many(
                     m = pvalid[i] & gvalid[j]
                     if shailoo_pop64(m) < min_common:
                         continue
-                    na_ = 0
-                    nb_ = 0
-                    nx_ = 0
-                    for k in range(nd):
-                        wa = pcells[i, k] & m
-                        wb = gcells[j, k] & m
-                        na_ = na_ + shailoo_pop64(wa)
-                        nb_ = nb_ + shailoo_pop64(wb)
-                        nx_ = nx_ + shailoo_pop64(wa ^ wb)
-                    denom = sqrt(<double> na_) + sqrt(<double> nb_)
-                    if denom > 0.0:
-                        g = 1.0 - sqrt(<double> nx_) / denom
+                    g = _pair_gamma(&pcells[i, 0], &gcells[j, 0], m, nd)
+                    if g > 0.0:
                         if g > best:
                             best = g
                 # Keep the `keep` largest bests, descending (insertion into a short array).

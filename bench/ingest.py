@@ -108,7 +108,14 @@ def run(args: argparse.Namespace) -> int:
     from sync_server.testing.postgres import TempPostgres
 
     n_kits = args.kits
+    # Per kit in this process: DEALER, two monitor PAIRs and the TCP connection, one descriptor each; the server
+    # process needs one per connected kit. Refuse clearly rather than fail half-way inside libzmq.
     fd_limit = _raise_fd_limit(8 * n_kits + 4096)
+    if fd_limit < 4 * n_kits + 1024:
+        print(f"bench ingest: {n_kits} kits need about {4 * n_kits + 1024} file descriptors in one process but the "
+              f"limit is {fd_limit} and cannot be raised here (ulimit -Hn); run fewer kits or raise the hard limit",
+              file=sys.stderr)
+        return 2
     work = Path(tempfile.mkdtemp(prefix="shailoo-bench-ingest-"))
     pg: TempPostgres | None = None
     if args.db == "postgresql":

@@ -50,7 +50,7 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
 
-    def start(self, timeout_s: float = 20.0) -> None:
+    def start(self, timeout_s: float = 60.0) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             shailoo_command(

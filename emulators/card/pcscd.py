@@ -47,6 +47,27 @@ def remove_stale_files() -> None:
                 entry.unlink()
 
 
+_RESERVED_PORTS = Path("/proc/sys/net/ipv4/ip_local_reserved_ports")
+
+
+def reserve_vpcd_ports(first: int = 35963, last: int = 35964) -> bool:
+    """Keep vpcd's TCP ports out of the kernel's ephemeral range, so no client socket can take them.
+
+    vpcd's ports lie inside Linux's default ephemeral range (32768-60999): any outgoing connection on the machine may
+    be given one, and vpcd then cannot listen and offers no reader. Reserving them (root only; best effort) removes
+    that race for tests and trainers' machines. Returns True when the ports are reserved.
+    """
+    wanted = f"{first}-{last}"
+    try:
+        current = _RESERVED_PORTS.read_text().strip()
+        if wanted in current.split(","):
+            return True
+        _RESERVED_PORTS.write_text(f"{current},{wanted}" if current else wanted)
+    except OSError:
+        return False
+    return True
+
+
 class PcscDaemon:
     """A pcscd for the current process; ``config_dir`` is a private reader.conf.d folder (``pcscd -c``)."""
 
@@ -84,6 +105,7 @@ class PcscDaemon:
             if not Path(binary).exists():
                 raise PcscdError("pcscd is not installed: apt-get install pcscd vsmartcard-vpcd")
             remove_stale_files()
+            reserve_vpcd_ports()
             args = [binary, "--foreground"]
             if self.config_dir is not None:
                 args += ["-c", str(self.config_dir)]

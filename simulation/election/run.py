@@ -34,6 +34,8 @@ SWEEP_S = 2.0
 #: Seconds between sends of the kits that committed something new (a kit's sender looks over its whole window at
 #: each call, so calling it once per batch rather than once per identification keeps 5,000 kits on one core).
 SEND_S = 0.1
+#: Open files one connected light kit holds (measured; see run_election).
+FDS_PER_KIT = 4
 #: Most identifications committed in one pass of the replay loop.
 EMIT_BATCH = 2000
 #: The development admin token the server accepts on loopback (sync_server.config.DEV_ADMIN_TOKEN).
@@ -205,6 +207,13 @@ def run_election(options: ElectionOptions, progress: Progress | None = None,
     say(f"planned {len(plan)} identifications at {len(plan.stations)} stations on {len(plan.kits)} kits "
         f"in {time.monotonic() - planned_at:.1f} s")
     _raise_fd_limit(6 * len(plan.kits) + 4096)
+    # Measured: a connected kit holds about 4 descriptors here (the link's DEALER, its monitor pair, the TCP
+    # connection). Refuse up front rather than fail mid-day when the first offline kit reconnects.
+    allowed = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if FDS_PER_KIT * len(plan.kits) + 1024 > allowed:
+        raise ElectionSimError(
+            f"{len(plan.kits)} kits need about {FDS_PER_KIT * len(plan.kits) + 1024} open files, and this process may "
+            f"open {allowed}: simulate fewer stations, or cap --voters-per-station so stations need fewer kits")
     db_url = f"sqlite:///{work / 'cec.db'}"
     keys_dir = work / "keys"
     kits = [LightKit(k, options.heartbeat_s) for k in provision(plan, db_url, keys_dir)]

@@ -37,6 +37,10 @@ RETRIES = 2
 AURA_ON, AURA_OFF, AURA_BLUE = 3, 4, 2
 
 
+#: Fraction of the image upload's wire time allowed as extra slack for the whole transfer (dimensionless).
+IMAGE_UPLOAD_SLACK = 0.15
+
+
 class R30xScanner(FingerprintScanner):
     """One EF01-family module on a serial port."""
 
@@ -187,7 +191,10 @@ class R30xScanner(FingerprintScanner):
         self._check(code, "uploading the image")
         packet_time = self._timeout(self.packet_size + FRAME_OVERHEAD)
         packets = -(-expected // self.packet_size)
-        overall = time.monotonic() + self._timeout(expected + packets * FRAME_OVERHEAD) + packet_time
+        upload_s = self._timeout(expected + packets * FRAME_OVERHEAD)
+        # 15% slack over the ~7 s upload at 57600 baud: USB-serial adapters deliver in bursts and a busy kit may
+        # schedule the reader late; a dead line is still caught within each packet's own timeout.
+        overall = time.monotonic() + upload_s * (1.0 + IMAGE_UPLOAD_SLACK) + packet_time
         data = bytearray()
         while True:
             remaining = overall - time.monotonic()

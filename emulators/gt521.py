@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emulators.gt521", description=__doc__)
     parser.add_argument("--profile", default="gt521f52", help="scanner profile (gt521f52, gt521f32)")
     parser.add_argument(
-        "--images", type=Path, help="folder of fingerprint images (default: a built-in pattern)"
+        "--images", type=Path, help="folder of fingerprint images, or synthetic:SEED for a synthetic finger (default: a built-in pattern)"
     )
     parser.add_argument("--pace", action="store_true", help="pace output at the module's current baud rate")
     args = parser.parse_args(argv)

@@ -74,8 +74,37 @@ def fit_to_sensor(image: np.ndarray, width: int, height: int, background: int = 
     return out
 
 
+#: Prefix of an image "folder" that names a synthetic finger instead: ``synthetic:SEED``.
+SYNTHETIC_PREFIX = "synthetic:"
+
+
+class SyntheticSource:
+    """Serves successive impressions of one synthetic finger (``simulation.fingerprints``), as a trainer's voter
+    pressing the same finger again and again: impression 0, 1, 2, ... of the master grown from ``seed``.
+    """
+
+    def __init__(self, seed: int) -> None:
+        # Imported here: the generator is only needed when a trainer or test asks for synthetic fingers.
+        from simulation.fingerprints import generate_master
+
+        self.master = generate_master(seed)
+        self.served = 0
+
+    def __call__(self) -> np.ndarray:
+        from simulation.fingerprints import generate_impression
+
+        impression = generate_impression(self.master, self.served)
+        self.served += 1
+        return impression.image
+
+
 def make_source(images: str | Path | ImageSource | None, width: int, height: int) -> ImageSource:
-    """An image source from a folder path, a callable, or None (the built-in ridge pattern)."""
+    """An image source from a folder path, ``synthetic:SEED``, a callable, or None (the built-in ridge pattern)."""
+    if isinstance(images, str | Path) and str(images).startswith(SYNTHETIC_PREFIX):
+        seed = str(images)[len(SYNTHETIC_PREFIX) :]
+        if not seed.isdigit():
+            raise ValueError(f"{images!r}: a synthetic finger is named synthetic:SEED with a whole number SEED")
+        return SyntheticSource(int(seed))
     if images is None:
         counter = itertools.count()
         return lambda: ridge_pattern(width, height, seed=next(counter))

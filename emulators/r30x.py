@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emulators.r30x", description=__doc__)
     parser.add_argument("--profile", default="r307", help="scanner profile (r307, as608, r503)")
     parser.add_argument(
-        "--images", type=Path, help="folder of fingerprint images (default: a built-in pattern)"
+        "--images", type=Path, help="folder of fingerprint images, or synthetic:SEED for a synthetic finger (default: a built-in pattern)"
     )
     parser.add_argument(
         "--pace", nargs="?", type=int, const=-1, default=0, help="pace output at BAUD (default: profile's)"

@@ -1,7 +1,8 @@
 """Devices chosen by URL-like strings, as pyserial chooses its backends.
 
 - ``serial:///dev/ttyUSB0?profile=r307``: a real device on a serial port, driven per its profile's protocol;
-- ``emulated://r307?images=DIR&pace=1``: the project's emulator started in this process on a pty, with the real
+- ``emulated://r307?images=DIR&pace=1`` (or ``images=synthetic:SEED`` for a synthetic finger): the project's emulator
+  started in this process on a pty, with the real
   driver talking to it (``pace=1`` paces at the profile's baud rate, ``pace=N`` at N; printers take ``out=DIR`` for
   the slip PNGs and ``paper_mm=N`` for a finite roll); the emulator is on ``device.emulator`` for fault injection;
 - ``pcsc://Virtual PCD 00 00``: the ID-card reader, implemented in ``station.devices.card``, which registers the

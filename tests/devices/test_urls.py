@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from emulators.printer import PrinterEmulator
@@ -66,6 +67,29 @@ def test_emulated_scanner_serves_a_folder(tmp_path: Path) -> None:
     assert isinstance(device, R30xScanner)
     assert int(device.capture(3).pixels[100, 100]) == (17 >> 4) * 17
     device.close()
+
+
+def test_emulated_scanner_serves_successive_impressions_of_a_synthetic_finger() -> None:
+    from emulators.images import fit_to_sensor
+    from simulation.fingerprints import generate_impression, generate_master
+
+    device = open_device("emulated://r307?images=synthetic:7")
+    assert isinstance(device, R30xScanner)
+    try:
+        first, second = device.capture(5).pixels, device.capture(5).pixels
+    finally:
+        device.close()
+    master = generate_master(7)
+    for index, shot in enumerate((first, second)):
+        expected = fit_to_sensor(generate_impression(master, index).image, shot.shape[1], shot.shape[0])
+        # The R30x image travels as 4-bit grey: compare at that depth.
+        assert np.array_equal(shot, (expected >> 4) * 17)
+    assert not np.array_equal(first, second)
+
+
+def test_synthetic_finger_needs_a_numeric_seed() -> None:
+    with pytest.raises((DeviceError, ValueError), match="synthetic:SEED"):
+        open_device("emulated://r307?images=synthetic:abc")
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,6 @@ Shailoo ID: voter identification at polling stations and live turnout at the CEC
 
 Roles:
   station      the identification kit on the commission's table (load the signed list, identify voters)
-  devices      check scanners and slip printers by device URL (real or emulated)
   devices      check fingerprint scanners and slip printers by device URL (probe, capture, test slip)
   server       the CEC server: receives turnout from kits, serves the dashboard and open data
   sim          simulation and training: synthetic voters, emulated kits, an election-day rehearsal

@@ -31,7 +31,7 @@ import numpy.typing as npt
 from scipy.special import erf
 
 from fingerprint import parameters as p
-from fingerprint.matcher import _inside_expanded_hull, angle_difference
+from fingerprint.matcher import _greedy_pairs, _inside_expanded_hull, angle_difference
 from fingerprint.model import ANGLE_STEPS, Template
 
 #: Spatial cells per side of the bit cylinder (MCC8b, §5): 8 x 8 = 64 cells = one uint64 word per direction bin.
@@ -202,23 +202,8 @@ def pair_count(n_min: int) -> int:
     return p.LSS_MIN_PAIRS + int(round(z * (p.LSS_MAX_PAIRS - p.LSS_MIN_PAIRS)))
 
 
-def greedy_pairs(gamma: FloatArray, count: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-    """Up to ``count`` one-to-one pairs by decreasing Γ, ties by row-major index (as the reference matcher)."""
-    order = np.argsort(-gamma, axis=None, kind="stable")
-    used_a = np.zeros(gamma.shape[0], dtype=bool)
-    used_b = np.zeros(gamma.shape[1], dtype=bool)
-    rows: list[int] = []
-    cols: list[int] = []
-    for flat in order:
-        r, c = divmod(int(flat), gamma.shape[1])
-        if gamma[r, c] <= 0.0 or len(rows) == count:
-            break
-        if used_a[r] or used_b[c]:
-            continue
-        used_a[r] = used_b[c] = True
-        rows.append(r)
-        cols.append(c)
-    return np.asarray(rows, dtype=np.intp), np.asarray(cols, dtype=np.intp)
+#: Pairs enter the relaxation exactly as in the reference matcher (greedy one-to-one by decreasing Γ).
+greedy_pairs = _greedy_pairs
 
 
 #: Quantisation of the pair-compatibility inputs (eq. 21-23), so that ρ is a table lookup in the kernel: distance

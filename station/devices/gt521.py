@@ -27,13 +27,13 @@ from station.devices.gt521_protocol import (
 from station.devices.health import DeviceState, ErrorCode
 from station.devices.profiles import ScannerProfile
 from station.devices.scanner import CapturedImage, FingerprintScanner
-from station.devices.serial_link import SerialLink, wire_time_s
+from station.devices.serial_link import OwnsSerialLink, SerialLink, wire_time_s
 
 #: Resends after a garbled or lost answer.
 RETRIES = 2
 
 
-class GT521Scanner(FingerprintScanner):
+class GT521Scanner(OwnsSerialLink, FingerprintScanner):
     """One GT-521Fxx module on a serial port."""
 
     def __init__(self, port: str, profile: ScannerProfile, name: str | None = None) -> None:
@@ -43,27 +43,12 @@ class GT521Scanner(FingerprintScanner):
         self.firmware: int | None = None
         self._link: SerialLink | None = None
 
-    @property
-    def link(self) -> SerialLink:
-        if self._link is None:
-            raise DeviceDisconnected(
-                f"{self.name} is not open; open it first", int(ErrorCode.DEVICE_DISCONNECTED)
-            )
-        return self._link
-
     def _timeout(self, nbytes: int) -> float:
         """Wire time of ``nbytes`` at the port's current rate plus the profile's processing margin."""
         return wire_time_s(nbytes, self.link.baud) + self.profile.command_margin_s
 
     def _drain(self) -> None:
-        quiet_s = max(0.05, wire_time_s(64, self.link.baud))
-        deadline = time.monotonic() + 2.0 + wire_time_s(60_000, self.link.baud)
-        last = time.monotonic()
-        while time.monotonic() < deadline and time.monotonic() - last < quiet_s:
-            if self.link.read_available():
-                last = time.monotonic()
-            time.sleep(0.01)
-        self.link.discard_input()
+        self.link.drain(max(0.05, wire_time_s(64, self.link.baud)), 2.0 + wire_time_s(60_000, self.link.baud))
 
     def _command(
         self, command: int, param: int = 0, data_len: int = 0, work_s: float = 0.0

@@ -22,7 +22,7 @@ from station.devices.errors import DeviceDisconnected, DeviceError, DeviceTimeou
 from station.devices.escpos import Align, PrinterStatus, StatusRequest
 from station.devices.health import DeviceKind, DeviceState, ErrorCode
 from station.devices.profiles import PrinterProfile
-from station.devices.serial_link import SerialLink, wire_time_s
+from station.devices.serial_link import OwnsSerialLink, SerialLink, wire_time_s
 
 #: Banner lines for slips that are not ordinary first prints.
 TRAINING_BANNER = "*** ТРЕНИНГ / TRAINING ***"
@@ -139,7 +139,7 @@ def _encode(slip: Slip, profile: PrinterProfile) -> tuple[bytes, int]:
     return bytes(out), rows
 
 
-class EscPosPrinter(Printer):
+class EscPosPrinter(OwnsSerialLink, Printer):
     """An ESC/POS thermal printer on a serial line."""
 
     def __init__(self, port: str, profile: PrinterProfile, name: str | None = None) -> None:
@@ -147,14 +147,6 @@ class EscPosPrinter(Printer):
         self.port = port
         self.profile = profile
         self._link: SerialLink | None = None
-
-    @property
-    def link(self) -> SerialLink:
-        if self._link is None:
-            raise DeviceDisconnected(
-                f"{self.name} is not open; open it first", int(ErrorCode.DEVICE_DISCONNECTED)
-            )
-        return self._link
 
     def open(self) -> None:
         """Open the port and read the status; reports READY, or NOT_READY with the reason."""

@@ -27,7 +27,7 @@ from station.devices.r30x_protocol import (
     unpack_image_4bit,
 )
 from station.devices.scanner import CapturedImage, FingerprintScanner
-from station.devices.serial_link import SerialLink, wire_time_s
+from station.devices.serial_link import OwnsSerialLink, SerialLink, wire_time_s
 
 #: Frame overhead around a payload: prefix (9) + checksum (2).
 FRAME_OVERHEAD = PREFIX_LEN + 2
@@ -41,7 +41,7 @@ AURA_ON, AURA_OFF, AURA_BLUE = 3, 4, 2
 IMAGE_UPLOAD_SLACK = 0.15
 
 
-class R30xScanner(FingerprintScanner):
+class R30xScanner(OwnsSerialLink, FingerprintScanner):
     """One EF01-family module on a serial port."""
 
     def __init__(self, port: str, profile: ScannerProfile, name: str | None = None) -> None:
@@ -53,14 +53,6 @@ class R30xScanner(FingerprintScanner):
         self._link: SerialLink | None = None
 
     # -- plumbing -------------------------------------------------------------------------------------------------
-    @property
-    def link(self) -> SerialLink:
-        if self._link is None:
-            raise DeviceDisconnected(
-                f"{self.name} is not open; open it first", int(ErrorCode.DEVICE_DISCONNECTED)
-            )
-        return self._link
-
     def _timeout(self, nbytes: int) -> float:
         """Wire time of ``nbytes`` at the profile's rate plus the module's processing margin."""
         return wire_time_s(nbytes, self.profile.baud) + self.profile.command_margin_s
@@ -68,13 +60,7 @@ class R30xScanner(FingerprintScanner):
     def _drain(self) -> None:
         """Wait until the line is quiet, then drop what arrived (the tail of a frame we gave up on)."""
         quiet_s = max(0.05, 3 * wire_time_s(self.packet_size + FRAME_OVERHEAD, self.profile.baud))
-        deadline = time.monotonic() + 2.0 + wire_time_s(40_000, self.profile.baud)
-        last = time.monotonic()
-        while time.monotonic() < deadline and time.monotonic() - last < quiet_s:
-            if self.link.read_available():
-                last = time.monotonic()
-            time.sleep(0.01)
-        self.link.discard_input()
+        self.link.drain(quiet_s, 2.0 + wire_time_s(40_000, self.profile.baud))
 
     def _command(
         self, command: int, params: bytes = b"", answer_len: int = 1, work_s: float = 0.0

@@ -104,7 +104,37 @@ class SerialLink:
         except (serial.SerialException, OSError, TypeError) as exc:
             raise self._lost(exc) from exc
 
+    def drain(self, quiet_s: float, max_s: float) -> None:
+        """Wait until the line has been quiet for ``quiet_s`` (at most ``max_s``), then drop what arrived.
+
+        After a garbled or timed-out answer the module may still be sending the tail of a frame; resending before the
+        line is quiet would read that tail as the next answer.
+        """
+        deadline = time.monotonic() + max_s
+        last = time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - last < quiet_s:
+            if self.read_available():
+                last = time.monotonic()
+            time.sleep(0.01)
+        self.discard_input()
+
     def close(self) -> None:
         """Close the port; closing twice or closing a vanished port is harmless."""
         with contextlib.suppress(serial.SerialException, OSError):
             self._serial.close()
+
+
+class OwnsSerialLink:
+    """Mixin for a driver holding one :class:`SerialLink` in ``_link`` (None while closed)."""
+
+    name: str
+    _link: SerialLink | None
+
+    @property
+    def link(self) -> SerialLink:
+        """The open link; using a closed driver is a clear device error, not an AttributeError."""
+        if self._link is None:
+            raise DeviceDisconnected(
+                f"{self.name} is not open; open it first", int(ErrorCode.DEVICE_DISCONNECTED)
+            )
+        return self._link

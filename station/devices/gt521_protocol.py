@@ -12,7 +12,7 @@ import struct
 import time
 from dataclasses import dataclass
 
-from station.devices.errors import DeviceTimeout, ProtocolError
+from station.devices.errors import ProtocolError
 from station.devices.health import ErrorCode
 from station.devices.serial_link import SerialLink
 
@@ -102,31 +102,10 @@ class Response:
     skipped: int = 0
 
 
-def _sync(link: SerialLink, start: bytes, deadline: float, what: str) -> int:
-    """Read until ``start`` has been seen; returns how many stray bytes were skipped before it."""
-    window = b""
-    seen = 0
-    while window != start:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise DeviceTimeout(
-                f"{link.name}: no {what} in time; check the cable and the profile's baud rate",
-                int(ErrorCode.DEVICE_TIMEOUT),
-            )
-        window = (window + link.read_exact(1, remaining, what))[-2:]
-        seen += 1
-        if seen > MAX_RESYNC_SKIP:
-            raise ProtocolError(
-                f"{link.name}: {seen} bytes without a packet start; check the baud rate in the profile",
-                int(ErrorCode.SCANNER_PROTOCOL),
-            )
-    return seen - 2
-
-
 def read_response(link: SerialLink, timeout_s: float) -> Response:
     """One response packet within ``timeout_s``, resynchronising on stray bytes; bad checksums raise."""
     deadline = time.monotonic() + timeout_s
-    skipped = _sync(link, COMMAND_START, deadline, "response")
+    skipped = link.sync_to(COMMAND_START, deadline, "response", MAX_RESYNC_SKIP)
     rest = link.read_exact(PACKET_LEN - 2, max(deadline - time.monotonic(), 0.001), "response")
     device_id, param, code, got = struct.unpack("<HIHH", rest)
     if got != checksum(COMMAND_START + rest[:-2]):
@@ -142,7 +121,7 @@ def read_response(link: SerialLink, timeout_s: float) -> Response:
 def read_data(link: SerialLink, length: int, timeout_s: float) -> bytes:
     """One data packet with exactly ``length`` payload bytes within ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
-    _sync(link, DATA_START, deadline, "data packet")
+    link.sync_to(DATA_START, deadline, "data packet", MAX_RESYNC_SKIP)
     rest = link.read_exact(length + 4, max(deadline - time.monotonic(), 0.001), "data packet")
     (device_id,) = struct.unpack("<H", rest[:2])
     (got,) = struct.unpack("<H", rest[-2:])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from station.devices.errors import DeviceTimeout, ProtocolError
+from station.devices.errors import ProtocolError
 from station.devices.health import ErrorCode
 from station.devices.serial_link import SerialLink
 
@@ -138,26 +138,7 @@ def read_packet(link: SerialLink, timeout_s: float, address: int = 0xFFFFFFFF) -
     unknown packet id, foreign address or checksum mismatch.
     """
     deadline = time.monotonic() + timeout_s
-    skipped = 0
-    window = b""
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise DeviceTimeout(
-                f"{link.name}: no answer within {timeout_s:.2f} s; check the cable and the profile's baud rate",
-                int(ErrorCode.DEVICE_TIMEOUT),
-            )
-        window = (window + link.read_exact(1, remaining, "frame header"))[-2:]
-        if window == HEADER:
-            break
-        skipped += 1
-        if skipped > MAX_RESYNC_SKIP:
-            raise ProtocolError(
-                f"{link.name}: {skipped} bytes without a frame header; check the baud rate in the profile",
-                int(ErrorCode.SCANNER_PROTOCOL),
-            )
-    # The first header byte was counted as skipped when the window held only it.
-    skipped = max(0, skipped - 1)
+    skipped = link.sync_to(HEADER, deadline, "frame header", MAX_RESYNC_SKIP)
     rest = link.read_exact(PREFIX_LEN - 2, max(deadline - time.monotonic(), 0.001), "frame prefix")
     frame_address, pid, length = struct.unpack(">IBH", rest)
     if pid not in PacketId.__members__.values():

@@ -12,7 +12,7 @@ import time
 
 import serial
 
-from station.devices.errors import DeviceDisconnected, DeviceTimeout
+from station.devices.errors import DeviceDisconnected, DeviceTimeout, ProtocolError
 from station.devices.health import ErrorCode
 
 #: Bits per byte on an 8N1 line: start bit, 8 data bits, stop bit.
@@ -88,6 +88,32 @@ class SerialLink:
                 raise self._lost(exc) from exc
             buf += chunk
         return bytes(buf)
+
+    def sync_to(self, start: bytes, deadline: float, what: str, max_skip: int) -> int:
+        """Read until the packet start ``start`` has gone by; returns how many stray bytes preceded it.
+
+        Both scanner protocols open every packet with a fixed two-byte start, so a driver resynchronises after line
+        noise or a reset by sliding a window over the input. More than ``max_skip`` stray bytes means the line rate
+        is wrong rather than noisy, which is a protocol error; ``deadline`` is a ``time.monotonic()`` instant.
+        """
+        window = b""
+        read = 0
+        while window != start:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DeviceTimeout(
+                    f"{self.name}: no {what} in time; check the cable and the profile's baud rate",
+                    int(ErrorCode.DEVICE_TIMEOUT),
+                )
+            window = (window + self.read_exact(1, remaining, what))[-len(start):]
+            read += 1
+            if read - len(start) > max_skip:
+                raise ProtocolError(
+                    f"{self.name}: {read - len(start)} bytes without a {what} start; "
+                    "check the baud rate in the profile",
+                    int(ErrorCode.SCANNER_PROTOCOL),
+                )
+        return read - len(start)
 
     def read_available(self) -> bytes:
         """Whatever bytes are waiting now, without blocking."""

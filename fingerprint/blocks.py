@@ -73,10 +73,23 @@ def analyse(image: npt.NDArray[np.float32]) -> BlockSpectra:
     return BlockSpectra(spectra, power, height, width)
 
 
-def synthesise(blocks: BlockSpectra, filtered: npt.NDArray[np.complex64]) -> npt.NDArray[np.float32]:
-    """Overlap-add the inverse transforms of ``filtered`` spectra (same layout) into an image of the original size."""
+def synthesise(
+    blocks: BlockSpectra,
+    filtered: npt.NDArray[np.complex64],
+    selected: npt.NDArray[np.bool_] | None = None,
+) -> npt.NDArray[np.float32]:
+    """Overlap-add the inverse transforms of ``filtered`` spectra into an image of the original size.
+
+    ``filtered`` has the layout of ``blocks.spectra``, or, with ``selected`` (rows, cols) given, holds only the
+    selected windows in row-major order (``spectra[selected]``); the other windows contribute nothing.
+    """
     rows, cols = blocks.shape
-    windows = scipy.fft.irfft2(filtered, s=(_B, _B)).astype(np.float32, copy=False) * WINDOW
+    if selected is None:
+        windows = scipy.fft.irfft2(filtered, s=(_B, _B)).astype(np.float32, copy=False) * WINDOW
+    else:
+        windows = np.zeros((rows, cols, _B, _B), dtype=np.float32)
+        if len(filtered):
+            windows[selected] = scipy.fft.irfft2(filtered, s=(_B, _B)).astype(np.float32, copy=False) * WINDOW
     top, _, _ = _padding(blocks.height)
     left, _, _ = _padding(blocks.width)
     out = np.zeros(((rows - 1) * _S + _B, (cols - 1) * _S + _B), dtype=np.float32)

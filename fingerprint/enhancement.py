@@ -51,11 +51,19 @@ def enhance(
     block_angle: npt.NDArray[np.float32],
     block_coherence: npt.NDArray[np.float32],
     frequency: npt.NDArray[np.float32],
+    block_mask: npt.NDArray[np.bool_] | None = None,
 ) -> npt.NDArray[np.float32]:
-    """Enhanced image (float32, same size as the analysed image)."""
+    """Enhanced image (float32, same size as the analysed image).
+
+    With ``block_mask`` (windows, bool) only those windows are filtered and the rest of the image is zero: the
+    extractor passes the foreground windows and their neighbours, which cover every foreground pixel, and skips the
+    background's inverse transforms.
+    """
     o = orientation_bin(block_angle)
     period_index = np.round(np.log(1.0 / (frequency * _PERIODS[0])) / _LOG_PERIOD_STEP).astype(np.intp)
     f = np.clip(period_index, 0, _PERIOD_BINS - 1)
     c = np.clip((block_coherence * _COHERENCE_BINS).astype(np.intp), 0, _COHERENCE_BINS - 1)
-    filtered = blocks.spectra * _filter_bank()[o, f, c]
-    return synthesise(blocks, filtered)
+    if block_mask is None:
+        return synthesise(blocks, blocks.spectra * _filter_bank()[o, f, c])
+    filtered = blocks.spectra[block_mask] * _filter_bank()[o[block_mask], f[block_mask], c[block_mask]]
+    return synthesise(blocks, filtered, block_mask)

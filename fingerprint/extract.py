@@ -25,7 +25,7 @@ from fingerprint.model import Minutia, MinutiaKind, Template
 from fingerprint.orientation import orientation_field
 from fingerprint.quality import Quality, assess
 from fingerprint.resample import to_working_resolution
-from fingerprint.segmentation import refine, segment
+from fingerprint.segmentation import near_foreground, refine, segment
 from fingerprint.thinning import thin
 
 
@@ -44,7 +44,13 @@ def extract(image: npt.ArrayLike, dpi: float, debug: DebugSink | None = None) ->
     segmentation = segment(blocks, float(grey.std()))
     orientation = orientation_field(grey, segmentation.mask, blocks)
     frequency = ridge_frequency(blocks, orientation.block_angle, segmentation.block_mask)
-    enhanced = enhance(blocks, orientation.block_angle, orientation.block_coherence, frequency.frequency)
+    enhanced = enhance(
+        blocks,
+        orientation.block_angle,
+        orientation.block_coherence,
+        frequency.frequency,
+        near_foreground(segmentation),
+    )
     mask = refine(segmentation, enhanced)
     ridges = binarise(enhanced, mask)
     skeleton = thin(ridges)

@@ -39,23 +39,43 @@ def remove_false_minutiae(raw: RawMinutiae, mask: npt.NDArray[np.bool_]) -> npt.
     drop = np.zeros(n, dtype=bool)
     for i, j, _length in raw.links:
         drop[i] = drop[j] = True
+    # Only pairs closer than the larger of the two distance rules matter: work on those pairs, not on all n² of them
+    # (a noisy image has hundreds of candidates).
     x, y = raw.x.astype(np.float64), raw.y.astype(np.float64)
-    dx, dy = x[None, :] - x[:, None], y[None, :] - y[:, None]
-    dist = np.hypot(dx, dy)
-    np.fill_diagonal(dist, np.inf)
-    drop |= (dist < p.MIN_MINUTIA_DISTANCE_PX).any(axis=1)
-    # Broken ridge: i's direction points into its own ridge, away from the gap, so the gap i -> j lies opposite to
-    # i's direction, and j points the other way.
-    endings = raw.kind == MinutiaKind.ENDING
-    towards = np.arctan2(-dy, dx)  # screen frame direction of i -> j
-    facing = (
-        endings[:, None]
-        & endings[None, :]
-        & (dist < p.BROKEN_RIDGE_GAP_PX)
-        & (np.abs(_wrap(raw.angle[:, None] - raw.angle[None, :] - np.pi)) < p.BROKEN_RIDGE_ANGLE_RAD)
-        & (np.abs(_wrap(towards - raw.angle[:, None] - np.pi)) < p.BROKEN_RIDGE_ANGLE_RAD)
-    )
-    drop |= facing.any(axis=1) | facing.any(axis=0)
+    reach = max(p.MIN_MINUTIA_DISTANCE_PX, p.BROKEN_RIDGE_GAP_PX)
+    order_x = np.argsort(x, kind="stable")
+    i_list: list[npt.NDArray[np.intp]] = []
+    j_list: list[npt.NDArray[np.intp]] = []
+    sorted_x = x[order_x]
+    # Pairs within ``reach`` along x, found on the x-sorted list by shifting it against itself.
+    for shift in range(1, n):
+        close = sorted_x[shift:] - sorted_x[:-shift] < reach
+        if not close.any():
+            break
+        i_list.append(order_x[:-shift][close])
+        j_list.append(order_x[shift:][close])
+    if i_list:
+        a = np.concatenate(i_list)
+        b = np.concatenate(j_list)
+        # Both orders of every pair: the rules below are not symmetric in i and j.
+        i, j = np.concatenate([a, b]), np.concatenate([b, a])
+        dx, dy = x[j] - x[i], y[j] - y[i]
+        dist = np.hypot(dx, dy)
+        noise = dist < p.MIN_MINUTIA_DISTANCE_PX
+        drop[i[noise]] = True
+        # Broken ridge: i's direction points into its own ridge, away from the gap, so the gap i -> j lies opposite
+        # to i's direction, and j points the other way.
+        endings = raw.kind == MinutiaKind.ENDING
+        towards = np.arctan2(-dy, dx)  # screen frame direction of i -> j
+        facing = (
+            endings[i]
+            & endings[j]
+            & (dist < p.BROKEN_RIDGE_GAP_PX)
+            & (np.abs(_wrap(raw.angle[i] - raw.angle[j] - np.pi)) < p.BROKEN_RIDGE_ANGLE_RAD)
+            & (np.abs(_wrap(towards - raw.angle[i] - np.pi)) < p.BROKEN_RIDGE_ANGLE_RAD)
+        )
+        drop[i[facing]] = True
+        drop[j[facing]] = True
     keep &= ~drop
     survivors = np.nonzero(keep)[0]
     order = np.argsort(-raw.coherence[survivors], kind="stable")

@@ -85,6 +85,11 @@ MAX_RIDGE_PERIOD_PX = 16.0
 SEGMENT_ENERGY_FRACTION = 0.12
 SEGMENT_ENERGY_PERCENTILE = 90.0
 SEGMENT_MIN_BAND_RATIO = 0.35
+#: Enhancement works only on the foreground windows and this many rings of windows around them (windows): one ring
+#: covers every foreground pixel (the pixel mask reaches half a step past a foreground window's centre, and every
+#: window within one step overlaps it); a second ring also gives the refinement's envelope (REFINE_SIGMA_PX) its
+#: ridges just outside the mask, so the result equals filtering every window.
+ENHANCE_MARGIN_WINDOWS = 2
 #: Pixel-level refinement after enhancement: foreground where the local energy of the enhanced ridges (Gaussian σ in
 #: px, about one ridge period) is at least this fraction of its median over the window mask.
 REFINE_SIGMA_PX = 8.0

@@ -62,6 +62,14 @@ def refine(segmentation: Segmentation, enhanced: npt.NDArray[np.float32]) -> npt
     return np.asarray(refined)
 
 
+def near_foreground(segmentation: Segmentation) -> npt.NDArray[np.bool_]:
+    """The windows that later stages must filter: the foreground windows and ``ENHANCE_MARGIN_WINDOWS`` rings
+    around them (the background beyond them never reaches a foreground pixel)."""
+    side = 2 * p.ENHANCE_MARGIN_WINDOWS + 1
+    grid = segmentation.block_mask.astype(np.uint8)
+    return np.asarray(cv2.dilate(grid, np.ones((side, side), np.uint8)).astype(bool))
+
+
 def segment(blocks: BlockSpectra, grey_std: float) -> Segmentation:
     """Foreground of the image analysed in ``blocks``; ``grey_std`` is the whole image's grey-level deviation."""
     power = blocks.power

@@ -47,8 +47,8 @@ def register(subparsers: Any) -> None:
         "election",
         help="rehearse an election day: many light kits against a real CEC server, with scripted faults",
         description="Replay a simulated election day (07:00-20:00, compressed by --speed) from light kits that speak "
-        "the real link protocol (OutboxSender over CURVE, in-memory outbox, all in this process) to a real CEC "
-        "server process on SQLite; then compare what the kits sent with what the CEC ingested and which injected "
+        "the real link protocol (OutboxSender over CURVE, in-memory outbox, in one or more worker processes) to a "
+        "real CEC server process on SQLite; then compare what the kits sent with what the CEC ingested and which injected "
         "faults its anomaly detectors flagged.",
     )
     election.add_argument("--stations", type=int, default=20, help="polling stations (default: %(default)s)")
@@ -66,6 +66,8 @@ def register(subparsers: Any) -> None:
     election.add_argument("--zmq-port", type=int, default=0, help="port kits connect to (default: any free)")
     election.add_argument("--drain", type=float, default=1800.0,
                           help="longest wait for the last acknowledgements, seconds (default: %(default)s)")
+    election.add_argument("--workers", type=int, default=None,
+                          help="kit worker processes (default: the fewest whose kits fit under the open-file limit)")
     election.set_defaults(handler=_election)
 
     kit = sub.add_parser(
@@ -115,7 +117,8 @@ def _election(args: argparse.Namespace) -> int:
         result = run_election(
             ElectionOptions(stations=args.stations, faults=faults, speed=args.speed,
                             work_dir=args.var / "election", voters_per_station=args.voters_per_station,
-                            seed=args.seed, http_port=args.port, zmq_port=args.zmq_port, drain_s=args.drain),
+                            seed=args.seed, http_port=args.port, zmq_port=args.zmq_port, drain_s=args.drain,
+                            workers=args.workers),
             progress=lambda msg: print(f"election: {msg}", flush=True),
             ready=lambda url: print(f"election: CEC dashboard at {url}/dashboard?token=dev-admin-token", flush=True),
         )
@@ -125,7 +128,7 @@ def _election(args: argparse.Namespace) -> int:
     if args.json:
         write_json(result, args.json)
     summary = {k: result[k] for k in ("stations", "kits", "sent", "ingested", "difference", "injected_flagged",
-                                      "injected_total", "day_real_s", "drain_real_s")}
+                                      "injected_total", "day_real_s", "drain_real_s", "achieved_speed", "worker_processes")}
     print(json.dumps(summary, indent=2))
     for inj in result["injected"]:
         print(f"  injected {inj['kind']:<18} at {inj['station_id']}: {'flagged' if inj['flagged'] else 'NOT flagged'}")

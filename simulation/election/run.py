@@ -1,43 +1,39 @@
-"""Run an election day: a real CEC server process, thousands of light kits in this process, the plan replayed at
-``speed`` times real time, then a count of what the CEC holds against what the kits committed."""
+"""Run an election day: a real CEC server process, thousands of light kits in worker processes
+(:mod:`simulation.election.workers`), the plan replayed at ``speed`` times real time, then a count of what the CEC
+holds against what the kits committed."""
 
 from __future__ import annotations
 
 import json
-import resource
+import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import zmq
 
 from link.keys import KitKeys
-from link.messages import IdentificationEvent, encode
 from simulation.election.errors import ElectionSimError
 from simulation.election.faults import FaultPlan
-from simulation.election.kits import LightKit
-from simulation.election.plan import FALLBACK_REASONS, PATHS, DayPlan, build_plan
+from simulation.election.plan import DayPlan, build_plan
 from simulation.election.turnout import DAY_SECONDS, OPENING_HOUR
-from station.identify import voter_ref
+from simulation.election.workers import (
+    BISHKEK,
+    FDS_PER_KIT,
+    WorkerTask,
+    open_file_limit,
+    split_kits,
+    start_workers,
+    stop_workers,
+    workers_needed,
+)
 
-#: Bishkek time, UTC+6 all year.
-BISHKEK = timezone(timedelta(hours=6))
-#: Seconds between sweeps over every online kit that resend overdue entries and send due heartbeats.
-SWEEP_S = 2.0
-#: Seconds between sends of the kits that committed something new (a kit's sender looks over its whole window at
-#: each call, so calling it once per batch rather than once per identification keeps 5,000 kits on one core).
-SEND_S = 0.1
-#: Open files one connected light kit holds (measured; see run_election).
-FDS_PER_KIT = 4
-#: Most identifications committed in one pass of the replay loop.
-EMIT_BATCH = 2000
 #: The development admin token the server accepts on loopback (sync_server.config.DEV_ADMIN_TOKEN).
 ADMIN_TOKEN = "dev-admin-token"
 
@@ -61,6 +57,8 @@ class ElectionOptions:
     drain_s: float = 1800.0
     #: Called with the result before the server stops (``make demo`` keeps serving until Ctrl-C there).
     hold: Callable[[dict[str, Any]], None] | None = None
+    #: Kit worker processes (default: the fewest whose kits fit under the open-file limit).
+    workers: int | None = None
 
 
 def _free_port(preferred: int) -> int:
@@ -74,19 +72,6 @@ def _free_port(preferred: int) -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _raise_fd_limit(needed: int) -> None:
-    """Each kit holds a socket, its TCP connection and a mailbox: raise the open-file limit (root may raise the hard
-    limit too; otherwise up to the hard limit)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft >= needed:
-        return
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, max(needed, hard) if hard != resource.RLIM_INFINITY
-                                                    else hard))
-    except (ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def provision(plan: DayPlan, db_url: str, keys_dir: Path) -> list[KitKeys]:
@@ -114,81 +99,6 @@ def provision(plan: DayPlan, db_url: str, keys_dir: Path) -> list[KitKeys]:
     return keys
 
 
-class _Day:
-    """The replay loop's state: kits, which are online, and the acknowledgement poller."""
-
-    def __init__(self, plan: DayPlan, kits: list[LightKit], endpoint: str, election_id: str) -> None:
-        self.plan = plan
-        self.kits = kits
-        self.endpoint = endpoint
-        self.election_id = election_id
-        self.context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-        # libzmq counts more than the DEALER sockets against this limit (measured: about 3 per connected kit).
-        self.context.MAX_SOCKETS = 4 * len(kits) + 1024
-        self.poller = zmq.Poller()
-        self.by_socket: dict[Any, int] = {}
-        self.day_start = datetime(plan.election_day.year, plan.election_day.month, plan.election_day.day,
-                                  OPENING_HOUR, tzinfo=BISHKEK)
-        self.online: set[int] = set()
-
-    def connect(self, i: int) -> None:
-        sock = self.kits[i].connect(self.context, self.endpoint)
-        self.poller.register(sock, zmq.POLLIN)
-        self.by_socket[sock] = i
-        self.online.add(i)
-
-    def disconnect(self, i: int) -> None:
-        sock = self.kits[i].disconnect()
-        if sock is not None:
-            self.poller.unregister(sock)
-            self.by_socket.pop(sock, None)
-        self.online.discard(i)
-
-    def is_offline(self, i: int, sim_t: float) -> bool:
-        kit = self.plan.kits[i]
-        return kit.silent or any(a <= sim_t < b for a, b in kit.offline)
-
-    def emit(self, row: int) -> int:
-        """Commit row ``row`` of the plan to its kit's outbox; returns the kit index."""
-        plan = self.plan
-        i = int(plan.kit_index[row])
-        kit = self.kits[i]
-        pin = plan.pin(row)
-        path = PATHS[int(plan.path[row])]
-        reason = int(plan.reason[row])
-        event = IdentificationEvent(
-            election_id=self.election_id, station_id=kit.keys.station_id, kit_id=kit.keys.kit_id,
-            seq=kit.outbox.next_seq, voter_ref=voter_ref(self.election_id, pin), sex=pin_sex(pin),
-            birth_year=int(pin[5:9]), path=path, identified_at=self.day_start + timedelta(seconds=float(plan.times[row])),
-            fallback_reason=FALLBACK_REASONS[reason] if path == "manual" and reason >= 0 else "",
-        )
-        kit.outbox.add(encode(event))
-        return i
-
-    def collect_acks(self, timeout_ms: int = 0) -> None:
-        for sock, _ in self.poller.poll(timeout_ms):
-            i = self.by_socket.get(sock)
-            if i is not None and self.kits[i].sender is not None:
-                self.kits[i].sender.receive_acks()  # type: ignore[union-attr]
-
-    def sweep(self) -> None:
-        now = time.monotonic()
-        for i in list(self.online):
-            sender = self.kits[i].sender
-            if sender is not None:
-                sender.send_due(now)
-
-    def close(self) -> None:
-        for i in list(self.online):
-            self.disconnect(i)
-        self.context.term()
-
-
-def pin_sex(pin: str) -> str:
-    """Sex from the personal number's first digit (1 female, 2 male)."""
-    return "F" if pin[0] == "1" else "M"
-
-
 Progress = Callable[[str], None]
 
 
@@ -198,6 +108,8 @@ def run_election(options: ElectionOptions, progress: Progress | None = None,
     say = progress or (lambda _msg: None)
     if options.speed <= 0:
         raise ElectionSimError("--speed must be above 0 (78 compresses 07:00-20:00 into 10 minutes)")
+    if options.workers is not None and options.workers < 1:
+        raise ElectionSimError("--workers must be 1 or more")
     work = options.work_dir
     work.mkdir(parents=True, exist_ok=True)
     for old in ("cec.db", "cec.db-wal", "cec.db-shm"):
@@ -206,94 +118,143 @@ def run_election(options: ElectionOptions, progress: Progress | None = None,
     plan = build_plan(options.stations, options.faults, options.seed, options.voters_per_station)
     say(f"planned {len(plan)} identifications at {len(plan.stations)} stations on {len(plan.kits)} kits "
         f"in {time.monotonic() - planned_at:.1f} s")
-    _raise_fd_limit(6 * len(plan.kits) + 4096)
-    # Measured: a connected kit holds about 4 descriptors here (the link's DEALER, its monitor pair, the TCP
-    # connection). Refuse up front rather than fail mid-day when the first offline kit reconnects.
-    allowed = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    if FDS_PER_KIT * len(plan.kits) + 1024 > allowed:
+    # Refuse up front rather than fail mid-day when the first offline kit reconnects.
+    needed = workers_needed(len(plan.kits))
+    workers = options.workers or needed
+    if workers < needed:
         raise ElectionSimError(
-            f"{len(plan.kits)} kits need about {FDS_PER_KIT * len(plan.kits) + 1024} open files, and this process may "
-            f"open {allowed}: simulate fewer stations, or cap --voters-per-station so stations need fewer kits")
+            f"{len(plan.kits)} kits need about {FDS_PER_KIT * len(plan.kits)} open files, and one process may open "
+            f"{open_file_limit()}: use --workers {needed} or more (or leave it out)")
+    workers = min(workers, len(plan.kits))
     db_url = f"sqlite:///{work / 'cec.db'}"
     keys_dir = work / "keys"
-    kits = [LightKit(k, options.heartbeat_s) for k in provision(plan, db_url, keys_dir)]
+    provisioned_at = time.monotonic()
+    keys = provision(plan, db_url, keys_dir)
+    say(f"registered {len(plan.stations)} stations and provisioned {len(keys)} kit keys in "
+        f"{time.monotonic() - provisioned_at:.1f} s")
     http_port, zmq_port = _free_port(options.http_port), _free_port(options.zmq_port)
     endpoint, url = f"tcp://127.0.0.1:{zmq_port}", f"http://127.0.0.1:{http_port}"
+    end_s = max(DAY_SECONDS, float(plan.times[-1]) + 1.0 if len(plan) else 0.0)
+    tasks = [WorkerTask(index=w, kits=r, keys=keys[r.start:r.stop], endpoint=endpoint,
+                        election_id=options.election_id, heartbeat_s=options.heartbeat_s, speed=options.speed,
+                        end_s=end_s, drain_s=options.drain_s)
+             for w, r in enumerate(split_kits(len(plan.kits), workers))]
     log = (work / "server.log").open("wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "shailoo", "server", "run", "--db", db_url, "--keys", str(keys_dir),
          "--port", str(http_port), "--zmq", endpoint],
         stdout=log, stderr=subprocess.STDOUT,
     )
-    day = _Day(plan, kits, endpoint, options.election_id)
+    procs: list[Any] = []
     try:
         _wait_health(url, server)
         if ready is not None:
             ready(url)
-        for i in range(len(kits)):
-            if not day.is_offline(i, 0.0):
-                day.connect(i)
-        end_s = max(DAY_SECONDS, float(plan.times[-1]) + 1.0 if len(plan) else 0.0)
-        started = time.monotonic()
-        next_row, last_sweep, last_report, last_send = 0, started, started, started
-        touched: set[int] = set()
-        transitions = [i for i, k in enumerate(plan.kits) if k.offline]
-        while True:
-            now = time.monotonic()
-            sim_t = min(end_s, (now - started) * options.speed)
-            for i in transitions:
-                offline = day.is_offline(i, sim_t)
-                if offline and i in day.online:
-                    day.disconnect(i)
-                elif not offline and i not in day.online:
-                    day.connect(i)
-            # At most EMIT_BATCH rows per pass, so acknowledgements are read even when this process falls behind.
-            limit = next_row + EMIT_BATCH
-            while next_row < len(plan) and next_row < limit and plan.times[next_row] <= sim_t:
-                touched.add(day.emit(next_row))
-                next_row += 1
-            if now - last_send >= SEND_S:
-                for i in touched:
-                    sender = kits[i].sender
-                    if sender is not None:
-                        sender.send_due(now)
-                touched.clear()
-                last_send = now
-            day.collect_acks(0)
-            if now - last_sweep >= SWEEP_S:
-                day.sweep()
-                last_sweep = now
-            if now - last_report >= 10.0:
-                last_report = now
-                clock = plan.election_day and (day.day_start + timedelta(seconds=sim_t)).strftime("%H:%M")
-                say(f"{clock}: committed {next_row}, acknowledged {sum(k.outbox.delivered for k in kits)}")
-            if sim_t >= end_s and next_row >= len(plan):
-                break
-            time.sleep(0.005)
-        day_s = time.monotonic() - started
-        say(f"the day is over after {day_s:.0f} s; waiting for the last acknowledgements")
-        deadline = time.monotonic() + options.drain_s
-        while time.monotonic() < deadline and any(len(kits[i].outbox) for i in day.online):
-            day.collect_acks(50)
-            if time.monotonic() - last_sweep >= SWEEP_S:
-                day.sweep()
-                last_sweep = time.monotonic()
-                if time.monotonic() - last_report >= 10.0:
-                    last_report = time.monotonic()
-                    say(f"draining: {sum(len(k.outbox) for k in kits)} entries not yet acknowledged")
-        drain_s = time.monotonic() - started - day_s
-        result = _result(options, plan, kits, url, day_s, drain_s)
+        # Forked only now: the server is up, and this process has created no ZeroMQ context.
+        procs = start_workers(plan, tasks)
+        connected_at = time.monotonic()
+        replies = _gather(procs, "ready", server, timeout_s=600.0)
+        say(f"{workers} kit worker process(es) connected {sum(int(r[1]) for r in replies)} kits in "
+            f"{time.monotonic() - connected_at:.1f} s")
+        started = time.monotonic() + 0.2
+        for _, conn in procs:
+            conn.send(("start", started))
+        reports = _follow(procs, server, plan, started, say, options.drain_s + end_s / options.speed * 3 + 600)
+        result = _result(options, plan, keys, reports, url)
+        result["server_cpu_s"] = _process_cpu_s(server.pid)
         if options.hold is not None:
             options.hold(result)
         return result
     finally:
-        day.close()
+        stop_workers(procs)
         server.terminate()
         try:
             server.wait(30)
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+def _gather(procs: list[Any], kind: str, server: subprocess.Popen[bytes], timeout_s: float) -> list[Any]:
+    """Wait for one ``kind`` message from every worker; raise on a worker's error or exit."""
+    replies: dict[int, Any] = {}
+    deadline = time.monotonic() + timeout_s
+    while len(replies) < len(procs):
+        if time.monotonic() > deadline:
+            raise ElectionSimError(f"kit workers did not report '{kind}' within {timeout_s:.0f} s")
+        _check_server(server)
+        for w, (proc, conn) in enumerate(procs):
+            if w in replies:
+                continue
+            if conn.poll(0.05):
+                message = _receive(conn, w)
+                if message[0] == kind:
+                    replies[w] = message
+            elif not proc.is_alive():
+                raise ElectionSimError(f"kit worker {w} exited (code {proc.exitcode}) before reporting '{kind}'")
+    return [replies[w] for w in range(len(procs))]
+
+
+def _receive(conn: Any, w: int) -> Any:
+    try:
+        message = conn.recv()
+    except EOFError as exc:
+        raise ElectionSimError(f"kit worker {w} closed its pipe unexpectedly") from exc
+    if message[0] == "error":
+        raise ElectionSimError(f"kit worker {w} failed:\n{message[1]}")
+    return message
+
+
+def _check_server(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is not None:
+        raise ElectionSimError("the CEC server exited during the day; see server.log in the work folder")
+
+
+def _follow(procs: list[Any], server: subprocess.Popen[bytes], plan: DayPlan, started: float, say: Progress,
+            timeout_s: float) -> list[dict[str, Any]]:
+    """Print the workers' progress until each sends its final report; returns the reports in worker order."""
+    latest: dict[int, tuple[float, int, int, int]] = {}
+    done: dict[int, dict[str, Any]] = {}
+    last_say = time.monotonic()
+    deadline = time.monotonic() + timeout_s
+    day_start = datetime(plan.election_day.year, plan.election_day.month, plan.election_day.day, OPENING_HOUR,
+                         tzinfo=BISHKEK)
+    while len(done) < len(procs):
+        if time.monotonic() > deadline:
+            raise ElectionSimError(f"kit workers did not finish within {timeout_s:.0f} s")
+        _check_server(server)
+        for w, (proc, conn) in enumerate(procs):
+            if w in done:
+                continue
+            while conn.poll(0):
+                message = _receive(conn, w)
+                if message[0] == "progress":
+                    latest[w] = message[1:]
+                elif message[0] == "done":
+                    done[w] = message[1]
+                    break
+            if w not in done and not proc.is_alive() and not conn.poll(0):
+                raise ElectionSimError(f"kit worker {w} exited (code {proc.exitcode}) before its final report")
+        if time.monotonic() - last_say >= 10.0 and latest:
+            last_say = time.monotonic()
+            sim_t = min(v[0] for v in latest.values())
+            committed = sum(v[1] for v in latest.values())
+            acked = sum(v[2] for v in latest.values())
+            clock = (day_start + timedelta(seconds=sim_t)).strftime("%H:%M")
+            say(f"{clock} ({time.monotonic() - started:.0f} s): committed {committed}, acknowledged {acked}, "
+                f"waiting {committed - acked}")
+        time.sleep(0.05)
+    return [done[w] for w in range(len(procs))]
+
+
+def _process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a running process so far (Linux ``/proc``; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # Fields 14 and 15 of proc(5) (utime, stime) in clock ticks; after the ")" the list starts at field 3.
+    return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
 
 
 def _wait_health(url: str, server: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
@@ -310,14 +271,15 @@ def _wait_health(url: str, server: subprocess.Popen[bytes], timeout_s: float = 6
     raise ElectionSimError("the CEC server did not answer within a minute; see server.log in the work folder")
 
 
-def _result(options: ElectionOptions, plan: DayPlan, kits: list[LightKit], url: str, day_s: float,
-            drain_s: float) -> dict[str, Any]:
+def _result(options: ElectionOptions, plan: DayPlan, keys: list[KitKeys], reports: list[dict[str, Any]],
+            url: str) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    with httpx.Client(timeout=120, headers=headers) as client:
+    with httpx.Client(timeout=300, headers=headers) as client:
         turnout = client.get(f"{url}/api/turnout").json()
         flagged = client.get(f"{url}/api/anomalies").json()
         summary = client.get(f"{url}/api/turnout/summary").json()
-    sent = sum(k.committed for k in kits)
+    kits = [k for r in reports for k in r["kits"]]
+    sent = sum(k["committed"] for k in kits)
     ingested = int(turnout["total"])
     injected = plan.injected
     found = []
@@ -330,28 +292,38 @@ def _result(options: ElectionOptions, plan: DayPlan, kits: list[LightKit], url: 
     unexpected = [a for a in flagged if (a["kind"], a["station_id"]) not in injected_keys
                   and not (a["kind"] == "same_person_twice" and set(a.get("stations", [])) & faulty)]
     offline = [
-        {"station_id": k.keys.station_id, "kit_id": k.keys.kit_id, "committed": k.committed,
-         "acknowledged": k.outbox.delivered, "reconnections": k.connections - 1,
-         "acknowledged_out_of_order": k.outbox.out_of_order}
-        for k, p in zip(kits, plan.kits, strict=True) if p.offline
+        {"station_id": key.station_id, "kit_id": key.kit_id, "committed": k["committed"],
+         "acknowledged": k["acknowledged"], "reconnections": k["reconnections"],
+         "acknowledged_out_of_order": k["acknowledged_out_of_order"]}
+        for key, k, p in zip(keys, kits, plan.kits, strict=True) if p.offline
     ]
     stuffing_ids = {i["station_id"] for i in injected if i["fault"] == "stuffing"}
+    simulated_s = float(plan.times[-1]) if len(plan) else 0.0
+    day_s = max(r["day_s"] for r in reports)
     return {
         "simulator": "election",
-        "kit_model": "light kits in one process: the link's OutboxSender over CURVE, one DEALER socket per kit, "
-                     "in-memory outbox; a real `shailoo server run` process on SQLite",
+        "kit_model": f"light kits in {len(reports)} worker process(es), each with its own ZeroMQ context: the link's "
+                     "OutboxSender over CURVE, one DEALER socket per kit, in-memory outbox; a real "
+                     "`shailoo server run` process on SQLite",
         "stations": len(plan.stations),
         "kits": len(kits),
         "kits_silent": sum(1 for p in plan.kits if p.silent),
+        "worker_processes": len(reports),
+        "kits_per_worker": [len(r["kits"]) for r in reports],
+        "planned_identifications": len(plan),
         "speed": options.speed,
-        "simulated_hours": round(float(plan.times[-1]) / 3600, 2) if len(plan) else 0,
+        "simulated_hours": round(simulated_s / 3600, 2),
         "day_real_s": round(day_s, 1),
-        "drain_real_s": round(drain_s, 1),
+        "drain_real_s": round(max(r["drain_s"] for r in reports), 1),
+        # What the run achieved: simulated seconds of the day per real second (below ``speed`` when the kits or
+        # the server could not keep up and the replay fell behind its clock).
+        "achieved_speed": round(simulated_s / day_s, 1) if day_s else None,
+        "kit_workers_cpu_s": round(sum(r["cpu_s"] for r in reports), 1),
         "sent": sent,
         "ingested": ingested,
         "difference": sent - ingested,
         "not_identified_silent_stations": plan.dropped_silent,
-        "unacknowledged": sum(len(k.outbox) for k in kits),
+        "unacknowledged": sum(k["unacknowledged"] for k in kits),
         "offline_kits": offline,
         "injected": found,
         "injected_flagged": sum(1 for f in found if f["flagged"]),
@@ -367,6 +339,7 @@ def _result(options: ElectionOptions, plan: DayPlan, kits: list[LightKit], url: 
         "by_path": summary.get("by_path"),
         "by_sex": summary.get("by_sex"),
         "by_hour": [{"hour": h["hour"], "identified": h["identified"]} for h in summary.get("by_hour", [])],
+        "load_average": os.getloadavg(),
     }
 
 

@@ -33,3 +33,31 @@ def test_small_day_every_identification_counted_and_faults_flagged(tmp_path: Pat
     hours = {h["hour"]: h["identified"] for h in result["by_hour"]}
     assert min(h for h, n in hours.items() if n) >= 7 and hours.get(20, 0) >= 300
     assert sum(hours.values()) == result["ingested"]
+
+
+def test_kits_split_over_two_worker_processes_lose_nothing(tmp_path: Path) -> None:
+    """The full-size day needs several kit processes (open-file limit); the split must not change the count."""
+    out = tmp_path / "day.json"
+    code = main(["sim", "election", "--stations", "8", "--voters-per-station", "120", "--workers", "2",
+                 "--speed", str((DAY_SECONDS + 3600) / 12), "--var", str(tmp_path), "--json", str(out),
+                 "--drain", "60"])
+    result = json.loads(out.read_text())
+    assert code == 0
+    assert result["worker_processes"] == 2 and sum(result["kits_per_worker"]) == result["kits"]
+    assert min(result["kits_per_worker"]) >= 1
+    assert result["sent"] > 300 and result["difference"] == 0 and result["unacknowledged"] == 0
+    assert result["kit_workers_cpu_s"] > 0
+    assert [i for i in result["injected"] if not i["flagged"]] == []
+
+
+def test_worker_split_follows_the_open_file_limit() -> None:
+    from simulation.election.workers import FDS_PER_KIT, FDS_RESERVE, split_kits, workers_needed
+
+    # 5,045 kits (the full country) cannot share one process under a hard limit of 20,000 files.
+    assert workers_needed(5045, 20_000) == 2
+    assert workers_needed(100, 20_000) == 1
+    per = (20_000 - FDS_RESERVE) // FDS_PER_KIT
+    assert workers_needed(per, 20_000) == 1 and workers_needed(per + 1, 20_000) == 2
+    ranges = split_kits(5045, 2)
+    assert [len(r) for r in ranges] in ([2522, 2523], [2523, 2522])
+    assert ranges[0].start == 0 and ranges[-1].stop == 5045 and ranges[0].stop == ranges[1].start

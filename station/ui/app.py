@@ -1,12 +1,17 @@
 """The operator screen: a local web app served by the kit (FastAPI + Jinja2 + a little vanilla JS).
 
 Every route is thin: it checks the session, calls the runtime or the workflow, and redirects to the page that shows
-the new state (post/redirect/get, so a reload never repeats an identification). Text comes from the ky/ru/en
-catalogues; the language is a cookie switchable on every page.
+the new state (post/redirect/get, so a reload never repeats an identification). Device work (waiting for a finger,
+reading a chip, printing a slip) runs as a background job (:mod:`station.ui.jobs`): the route answers at once and the
+page shows a progress state with Cancel, polling ``/api/flow``, so the screen, counters and device status keep
+answering meanwhile. Text comes from the ky/ru/en catalogues; the language is a cookie switchable on every page.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from datetime import UTC
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +21,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from station.devices.errors import DeviceError
 from station.errors import StationError
@@ -24,12 +30,24 @@ from station.identify import FallbackReason, Outcome, mark, undo
 from station.receipts import BISHKEK, ReceiptKind, make_receipt, receipt_slip
 from station.runtime import KitRuntime
 from station.staff import find_by_pin
-from station.ui.sessions import Session, Sessions
-from station.workflow import CardFingerFlow, FingerOnlyFlow, ManualFlow, State, reprint
+from station.ui.jobs import FlowJobs
+from station.ui.mrz_form import mrz_from_form
+from station.ui.sessions import LoginGuard, Session, Sessions
+from station.workflow import FINAL, CardFingerFlow, FingerOnlyFlow, ManualFlow, State, reprint
+from station.workflow.refusals import refused_cards
 
 _HERE = Path(__file__).parent
 COOKIE = "shailoo_kit"
 LANG_COOKIE = "shailoo_lang"
+#: Seconds a confirm waits for its commit and slip before the page shows the progress state instead (a slip over a
+#: 9600-baud printer takes about a second; the commit a few milliseconds).
+CONFIRM_SETTLE_S = 3.0
+#: Seconds a cancel waits for the capture to stop (one scanner slice, ``CANCEL_SLICE_S``, plus an image upload).
+CANCEL_SETTLE_S = 3.0
+#: Device states the screen names (the drivers' ``DeviceState`` values, plus ``absent`` for no device).
+_DEVICE_STATES = ("ready", "busy", "not_ready", "disconnected", "absent")
+#: Longest long-poll of ``/api/flow?wait=S`` (seconds).
+MAX_WAIT_S = 30.0
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -64,8 +82,12 @@ def create_app(kit: KitRuntime, sessions: Sessions | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     templates = Jinja2Templates(directory=_HERE / "templates")
     sessions = sessions or Sessions()
+    jobs = FlowJobs(kit.lock)
+    guard = LoginGuard()
     app.state.sessions = sessions
     app.state.kit = kit
+    app.state.jobs = jobs
+    app.state.login_guard = guard
 
     def lang_of(request: Request) -> str:
         lang = request.cookies.get(LANG_COOKIE, DEFAULT_LANGUAGE)
@@ -78,6 +100,9 @@ def create_app(kit: KitRuntime, sessions: Sessions | None = None) -> FastAPI:
         def t(key: str, **values: object) -> str:
             return translate(lang, key, **values)
 
+        error = request.query_params.get("error", "")
+        if not error and name == "flow.html" and jobs.busy is None and jobs.last_error:
+            error, jobs.last_error = jobs.last_error, ""  # a failed background step, shown once
         context = {
             "t": t,
             "lang": lang,
@@ -85,9 +110,10 @@ def create_app(kit: KitRuntime, sessions: Sessions | None = None) -> FastAPI:
             "info": info,
             "session": session,
             "training": kit.training,
-            "error": request.query_params.get("error", ""),
+            "error": error,
             "bishkek": BISHKEK,
             "lock_after": sessions.lock_after_s,
+            "dev_labels": {state: t(f"dev.{state}") for state in _DEVICE_STATES},
             **extra,
         }
         return templates.TemplateResponse(request, name, context)
@@ -95,23 +121,40 @@ def create_app(kit: KitRuntime, sessions: Sessions | None = None) -> FastAPI:
     def back(path: str = "/") -> RedirectResponse:
         return RedirectResponse(path, status_code=303)
 
+    async def settle(seconds: float) -> None:
+        # Awaiting (not sleeping a thread) keeps every other request answering while the job finishes.
+        deadline = time.monotonic() + seconds
+        while jobs.busy is not None and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+
+    def status_now() -> dict[str, Any]:
+        return _status(kit, jobs)
+
     @app.get("/lang/{code}")
     def set_language(code: str, request: Request) -> RedirectResponse:
-        response = back(request.headers.get("referer") or "/")
+        # Back to the page the worker was on (same site only: the referer's path, never another host).
+        referer = request.headers.get("referer") or "/"
+        path = "/" + referer.split("://", 1)[-1].split("/", 1)[-1] if "://" in referer else "/"
+        response = back(path if not path.startswith("/lang/") else "/")
         if code in LANGUAGES:
             response.set_cookie(LANG_COOKIE, code, max_age=86400 * 30, samesite="strict")
         return response
 
     @app.get("/login", response_class=HTMLResponse)
     def login_page(request: Request) -> HTMLResponse:
-        return render(request, "login.html", None)
+        return render(request, "login.html", None, wait_s=guard.wait_s())
 
     @app.post("/login")
     async def login(request: Request) -> RedirectResponse:
         pin = (await _form(request)).get("pin", "")
-        found = find_by_pin(kit.store, pin)
+        if guard.wait_s() > 0:
+            return back("/login?error=too_many_pins")
+        # scrypt per worker (about 20 ms each): off the event loop, so the screen keeps answering.
+        found = await run_in_threadpool(find_by_pin, kit.store, pin)
         if found is None:
-            return back("/login?error=bad_pin")
+            guard.failed()
+            return back("/login?error=" + ("too_many_pins" if guard.wait_s() > 0 else "bad_pin"))
+        guard.succeeded()
         response = back("/")
         response.set_cookie(COOKIE, sessions.open(found.id, found.name, found.role), httponly=True, samesite="strict")
         return response
@@ -125,93 +168,166 @@ def create_app(kit: KitRuntime, sessions: Sessions | None = None) -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse)
     def home(request: Request, session: Worker) -> HTMLResponse:
-        return render(request, "home.html", session, status=_status(kit))
+        return render(request, "home.html", session, status=status_now())
 
     @app.get("/api/status")
     def status(request: Request) -> JSONResponse:
         if sessions.get(request.cookies.get(COOKIE), touch=False) is None:
             return JSONResponse({"locked": True}, status_code=401)
-        return JSONResponse(_status(kit))
+        return JSONResponse(status_now())
+
+    @app.get("/api/flow")
+    async def flow_status(request: Request, wait: float = 0.0) -> JSONResponse:
+        """The flow on screen and the running device job; ``wait=S`` long-polls until the job is over (max 30 s)."""
+        if sessions.get(request.cookies.get(COOKIE), touch=False) is None:
+            return JSONResponse({"locked": True}, status_code=401)
+        await settle(min(max(wait, 0.0), MAX_WAIT_S))
+        flow = kit.flow
+        job = jobs.busy
+        return JSONResponse({
+            "state": str(flow.state) if flow is not None else None,
+            "path": str(flow.path) if flow is not None else None,
+            "notice": flow.notice if flow is not None else "",
+            "message": flow.message if flow is not None else "",
+            "busy": job.as_dict() if job is not None else None,
+            "error": jobs.last_error,
+        })
 
     @app.post("/flow/start")
     async def start(request: Request, session: Worker) -> RedirectResponse:
         form = await _form(request)
         with kit.lock:
-            kit.start_flow(form.get("kind", ""), session.worker_id, mobile=form.get("mobile") == "1")
+            if jobs.busy is not None:
+                return back("/flow?error=busy")
+            try:
+                kit.start_flow(form.get("kind", ""), session.worker_id, mobile=form.get("mobile") == "1")
+            except ValueError:
+                return back("/?error=unknown_path")
         return back("/flow")
 
     @app.get("/flow", response_class=HTMLResponse)
     def flow_page(request: Request, session: Worker) -> HTMLResponse:
         if kit.flow is None:
-            return render(request, "home.html", session, status=_status(kit))
-        return render(request, "flow.html", session, flow=kit.flow, status=_status(kit), view=_flow_view(kit))
+            return render(request, "home.html", session, status=status_now())
+        job = jobs.busy
+        return render(request, "flow.html", session, flow=kit.flow, status=status_now(), view=_flow_view(kit),
+                      job=job.as_dict() if job is not None else None,
+                      has_camera=bool(getattr(kit.card_reader, "has_camera", False)),
+                      card_present=getattr(kit.card_reader, "present", None))
 
     @app.post("/flow/card")
     async def card(request: Request, session: Worker) -> RedirectResponse:
+        form = await _form(request)
         flow = kit.flow
-        if not isinstance(flow, CardFingerFlow):
+        if not isinstance(flow, CardFingerFlow) or flow.state is not State.AWAIT_CARD:
             return back("/flow")
-        if kit.card_reader is None:
+        reader = kit.card_reader
+        if reader is None:
             return back("/flow?error=no_card_reader")
-        with kit.lock:
-            flow.read_card(kit.card_reader, timeout_s=20)
+        camera = form.get("source") == "camera"
+        mrz = None
+        if not camera:
+            try:
+                mrz = mrz_from_form(form)
+            except ValueError:
+                return back("/flow?error=mrz_invalid")
+        elif not getattr(reader, "has_camera", False):
+            return back("/flow?error=no_camera")
+
+        def step(cancel: threading.Event) -> None:
+            _read_card(flow, reader, mrz, cancel)
+
+        if not jobs.start("card", flow, step):
+            return back("/flow?error=busy")
         return back("/flow")
 
     @app.post("/flow/capture")
     async def capture(request: Request, session: Worker) -> RedirectResponse:
         flow = kit.flow
-        if not isinstance(flow, CardFingerFlow | FingerOnlyFlow):
+        if not isinstance(flow, CardFingerFlow | FingerOnlyFlow) or flow.state is not State.AWAIT_FINGER:
             return back("/flow")
         if kit.scanner is None or kit.matcher is None:
             return back("/flow?error=no_scanner")
-        with kit.lock:
-            flow.capture()
+
+        def step(cancel: threading.Event) -> None:
+            flow.capture(cancel=cancel)
+
+        if not jobs.start("capture", flow, step):
+            return back("/flow?error=busy")
         return back("/flow")
 
     @app.post("/flow/choose")
     async def choose(request: Request, session: Worker) -> RedirectResponse:
         flow = kit.flow
+        form = await _form(request)
         if isinstance(flow, FingerOnlyFlow):
             with kit.lock:
-                flow.choose((await _form(request)).get("pin", ""))
+                if jobs.busy is not None or flow.state is not State.CHOOSE:
+                    return back("/flow")
+                try:
+                    flow.choose(form.get("pin", ""))
+                except ValueError:
+                    return back("/flow?error=choose_candidate")
         return back("/flow")
 
     @app.post("/flow/number")
     async def number(request: Request, session: Worker) -> RedirectResponse:
         flow = kit.flow
         form = await _form(request)
-        if not isinstance(flow, ManualFlow):
+        if not isinstance(flow, ManualFlow) or flow.state is not State.AWAIT_NUMBER:
             return back("/flow")
+        typed = form.get("pin", "").strip()
+        if not (typed.isdigit() and len(typed) == 14):
+            return back("/flow?error=number_format")
         try:
             reason = FallbackReason(form.get("reason", ""))
         except ValueError:
             return back("/flow?error=choose_reason")
         with kit.lock:
-            flow.enter(form.get("pin", ""), reason)
+            if jobs.busy is None:
+                flow.enter(typed, reason)
         return back("/flow")
 
     @app.post("/flow/confirm")
     async def confirm(request: Request, session: Worker) -> RedirectResponse:
         flow = kit.flow
         form = await _form(request)
-        try:
-            with kit.lock:
-                if isinstance(flow, ManualFlow):
-                    # The second member confirms with their own PIN: two people, each accountable.
-                    second = find_by_pin(kit.store, form.get("second_pin", ""))
-                    if second is None or second.id == session.worker_id:
-                        return back("/flow?error=second_member")
-                    flow.confirm(second.id)
-                elif isinstance(flow, CardFingerFlow | FingerOnlyFlow):
-                    flow.confirm()
-        except StationError:
-            return back("/flow?error=store")
+        if flow is None or flow.state is not State.CONFIRM:
+            return back("/flow")
+        if isinstance(flow, ManualFlow):
+            # The second member confirms with their own PIN: two people, each accountable.
+            second = await run_in_threadpool(find_by_pin, kit.store, form.get("second_pin", ""))
+            if second is None or second.id == session.worker_id:
+                return back("/flow?error=second_member")
+            second_id = second.id
+
+            def step(cancel: threading.Event) -> None:
+                flow.confirm(second_id)
+        elif isinstance(flow, CardFingerFlow | FingerOnlyFlow):
+
+            def step(cancel: threading.Event) -> None:
+                flow.confirm()
+        else:
+            return back("/flow")
+        if not jobs.start("confirm", flow, step):
+            return back("/flow?error=busy")
+        await settle(CONFIRM_SETTLE_S)
+        if jobs.busy is None and jobs.last_error:
+            error, jobs.last_error = jobs.last_error, ""
+            return back(f"/flow?error={error}")
         return back("/flow")
 
     @app.post("/flow/cancel")
-    def cancel(session: Worker) -> RedirectResponse:
+    async def cancel(session: Worker) -> RedirectResponse:
+        job = jobs.busy
+        if job is not None:
+            if jobs.cancel() is None:
+                return back("/flow?error=busy_printing")  # a commit and its slip are never cut short
+            await settle(CANCEL_SETTLE_S)
+            if jobs.busy is not None:
+                return back("/flow")  # still stopping: the page shows "cancelling" and reloads when done
         with kit.lock:
-            if kit.flow is not None and kit.flow.state not in (State.PRINTED, State.PRINT_FAILED):
+            if kit.flow is not None and kit.flow.state not in FINAL:
                 kit.flow.cancel()
             kit.flow = None
         return back("/")
@@ -231,9 +347,11 @@ def create_app(kit: KitRuntime, sessions: Sessions | None = None) -> FastAPI:
 
     @app.get("/supervisor", response_class=HTMLResponse)
     def supervisor_page(request: Request, session: Supervisor) -> HTMLResponse:
-        return render(request, "supervisor.html", session, recent=kit.recent(), status=_status(kit),
+        return render(request, "supervisor.html", session, recent=kit.recent(), status=status_now(),
                       receipt=request.query_params.get("receipt", ""))
 
+    # Reprints and receipts are plain ``def`` routes: FastAPI runs them in its thread pool, so a slow printer holds
+    # only the supervisor's own request, never the screen.
     @app.post("/supervisor/reprint/{record_id}")
     def do_reprint(record_id: int, session: Supervisor) -> RedirectResponse:
         try:
@@ -271,7 +389,7 @@ def create_app(kit: KitRuntime, sessions: Sessions | None = None) -> FastAPI:
 
         receipt = getattr(app.state, "last_receipt", None)
         if receipt is None:
-            return render(request, "supervisor.html", session, recent=kit.recent(), status=_status(kit), receipt="")
+            return render(request, "supervisor.html", session, recent=kit.recent(), status=status_now(), receipt="")
         qr = segno.make(receipt.qr_text(), error="m").svg_data_uri(scale=3)
         return render(request, "receipt.html", session, receipt=receipt, qr=qr)
 
@@ -280,17 +398,62 @@ def create_app(kit: KitRuntime, sessions: Sessions | None = None) -> FastAPI:
         flow = kit.flow
         if flow is None or not flow.photo:
             return Response(status_code=404)
-        return Response(flow.photo, media_type="image/png", headers={"Cache-Control": "no-store"})
+        return Response(flow.photo, media_type=_image_type(flow.photo), headers={"Cache-Control": "no-store"})
+
+    @app.get("/chip-face")
+    def chip_face(session: Worker) -> Response:
+        """The face image read from the chip (DG2), to set beside the list's photo."""
+        flow = kit.flow
+        card_data = flow.card if isinstance(flow, CardFingerFlow) else None
+        if card_data is None or not card_data.face:
+            return Response(status_code=404)
+        return Response(card_data.face, media_type=card_data.face_mime, headers={"Cache-Control": "no-store"})
 
     return app
 
 
-def _status(kit: KitRuntime) -> dict[str, Any]:
+def _image_type(data: bytes) -> str:
+    return "image/jpeg" if data[:3] == b"\xff\xd8\xff" else "image/png"
+
+
+def _read_card(flow: CardFingerFlow, reader: Any, mrz: Any, cancel: threading.Event) -> None:
+    """The card job: the MRZ from the camera when none was typed, then the chip (BAC, passive and active
+    authentication). A cancel while the chip is read drops the read, except a refused card, which is always kept."""
+    if mrz is None:
+        try:
+            mrz = reader.mrz_from_camera()
+        except (DeviceError, ValueError) as exc:
+            if not cancel.is_set():
+                flow.mrz_unreadable(exc)
+            return
+    if cancel.is_set():
+        return
+    try:
+        data = reader.read_card(None, mrz=mrz)
+    except DeviceError as exc:
+        if not cancel.is_set():
+            flow.card_failed(exc)
+        return
+    if cancel.is_set() and data.authentic:
+        return
+    flow.card_read(data)
+
+
+def _status(kit: KitRuntime, jobs: FlowJobs | None = None) -> dict[str, Any]:
     c = kit.counters()
+    devices = kit.device_status()
+    job = jobs.busy if jobs is not None else None
+    if job is not None and job.kind == "capture" and devices.get("scanner") != "absent":
+        # The scanner's driver waits in slices (to be cancellable) and reports "no finger" between them: while the
+        # screen waits for a finger, the scanner is busy, not faulty.
+        devices["scanner"] = "busy"
+    reader = kit.card_reader
     return {
-        "devices": kit.device_status(),
+        "devices": devices,
         "peers": kit.connected_peers(),
         "counters": c.as_dict(),
+        "refused_cards": refused_cards(kit.store),
+        "card_present": bool(getattr(reader, "present", False)),
         "throughput": {str(k): v for k, v in kit.throughput().items()},
     }
 
@@ -298,7 +461,8 @@ def _status(kit: KitRuntime) -> dict[str, Any]:
 def _flow_view(kit: KitRuntime) -> dict[str, Any]:
     flow = kit.flow
     assert flow is not None
-    view: dict[str, Any] = {"state": str(flow.state), "path": str(flow.path), "message": flow.message}
+    view: dict[str, Any] = {"state": str(flow.state), "path": str(flow.path), "message": flow.message,
+                            "notice": flow.notice}
     if flow.voter is not None:
         v = flow.voter
         view["voter"] = {
@@ -309,6 +473,9 @@ def _flow_view(kit: KitRuntime) -> dict[str, Any]:
             "home_voting": v.home_voting,
         }
     view["photo"] = bool(flow.photo)
+    view["chip_face"] = isinstance(flow, CardFingerFlow) and flow.card is not None and bool(flow.card.face)
+    if isinstance(flow, CardFingerFlow) and flow.card is not None and flow.card.authentic:
+        view["chip_name"] = flow.card.given_names or flow.card.surname
     if flow.result is not None and flow.result.earlier is not None:
         e = flow.result.earlier
         view["earlier"] = {"time": e.identified_at.astimezone(BISHKEK).strftime("%H:%M:%S"), "kit": e.kit_id,

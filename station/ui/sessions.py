@@ -59,3 +59,40 @@ class Sessions:
         """Lock the screen for this token."""
         with self._lock:
             self._by_token.pop(token or "", None)
+
+
+#: Wrong PINs in a row before the login screen makes everyone wait (a 4-digit PIN has only 10,000 values).
+MAX_BAD_PINS = 5
+#: Seconds the login screen refuses every PIN after :data:`MAX_BAD_PINS` wrong ones (then one more try is allowed;
+#: at most about 6 guesses a minute, so guessing a 4-digit PIN would take days in front of the commission).
+PIN_LOCKOUT_S = 30.0
+
+
+class LoginGuard:
+    """Slows PIN guessing at the kit's one screen: after :data:`MAX_BAD_PINS` wrong PINs, a pause for everyone."""
+
+    def __init__(self, max_bad: int = MAX_BAD_PINS, lockout_s: float = PIN_LOCKOUT_S) -> None:
+        self.max_bad = max_bad
+        self.lockout_s = lockout_s
+        self._bad = 0
+        self._until = 0.0
+        self._lock = threading.Lock()
+
+    def wait_s(self) -> float:
+        """Seconds before the next PIN is accepted (0 when a PIN may be tried now)."""
+        with self._lock:
+            return max(0.0, self._until - time.monotonic())
+
+    def failed(self) -> None:
+        """A wrong PIN: count it; the :data:`MAX_BAD_PINS`-th in a row starts the pause."""
+        with self._lock:
+            self._bad += 1
+            if self._bad >= self.max_bad:
+                self._until = time.monotonic() + self.lockout_s
+                self._bad = self.max_bad - 1  # after the pause, one wrong PIN starts the next pause
+
+    def succeeded(self) -> None:
+        """A right PIN: the count starts again."""
+        with self._lock:
+            self._bad = 0
+            self._until = 0.0

@@ -68,6 +68,8 @@ class Flow:
     result: IdentificationResult | None = None
     record: IdentificationRecord | None = None
     message: str = ""
+    #: Catalogue key (``notice.*``) of the advice the screen shows with the current state, or "" for none.
+    notice: str = ""
     print_error: str = ""
     history: list[State] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
@@ -81,13 +83,14 @@ class Flow:
         """Leave IDLE for the path's first step (each path defines it)."""
         raise NotImplementedError
 
-    def _go(self, new: State, message: str = "") -> None:
+    def _go(self, new: State, message: str = "", notice: str = "") -> None:
         allowed = self.transitions.get(self.state, frozenset())
         if new not in allowed:
             raise WorkflowError(f"cannot go from {self.state} to {new} on the {self.path} path")
         self.history.append(self.state)
         self.state = new
         self.message = message
+        self.notice = notice
 
     def _require(self, *states: State) -> None:
         if self.state not in states:
@@ -99,6 +102,7 @@ class Flow:
             raise WorkflowError("this voter's flow is already over")
         self.history.append(self.state)
         self.state = State.CANCELLED
+        self.notice = ""
 
     def _refuse(self, result: IdentificationResult) -> None:
         self.result = result

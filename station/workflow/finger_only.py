@@ -6,13 +6,14 @@ Side exits: REFUSED (the chosen voter already voted), FAILED_ACQUIRE, FAILED_MAT
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from station.gallery import Gallery
 from station.identify import IdentificationResult, Path, lookup, record_attempt
 from station.matching import Candidate, Matcher
 from station.workflow.base import MAX_ACQUIRE_TRIES, MAX_MATCH_TRIES, Flow, State
-from station.workflow.capture import CAPTURE_TIMEOUT_S, capture_probe
+from station.workflow.capture import CAPTURE_TIMEOUT_S, advice_notice, capture_probe
 from station.workflow.ports import Scanner
 
 _S = State
@@ -45,13 +46,18 @@ class FingerOnlyFlow(Flow):
         """Ask for a finger."""
         self._go(_S.AWAIT_FINGER, "place a finger on the scanner")
 
-    def capture(self, timeout_s: float = CAPTURE_TIMEOUT_S) -> None:
-        """Capture and search 1:N; candidates above the threshold go to the operator."""
+    def capture(self, timeout_s: float = CAPTURE_TIMEOUT_S, cancel: threading.Event | None = None) -> None:
+        """Capture and search 1:N; candidates above the threshold go to the operator.
+
+        ``cancel`` lets the operator stop the wait for a finger (raises ``CaptureCancelled``, state unchanged)."""
         self._require(_S.AWAIT_FINGER)
         assert self.scanner is not None and self.matcher is not None
-        got = capture_probe(self.scanner, self.matcher, timeout_s)
+        got = capture_probe(self.scanner, self.matcher, timeout_s, cancel)
         if got.fault:
-            self._go(_S.DEVICE_FAULT, f"scanner fault: {got.fault}")
+            self._go(_S.DEVICE_FAULT, f"scanner fault: {got.fault}", "scanner_fault")
+            return
+        if got.no_finger:
+            self._go(_S.AWAIT_FINGER, got.advice, "no_finger")
             return
         if got.probe is None:
             self.acquire_tries += 1
@@ -59,7 +65,7 @@ class FingerOnlyFlow(Flow):
                 record_attempt(self.store, "fta", self.path)
                 self._go(_S.FAILED_ACQUIRE, "no usable image: use the card or the typed fallback")
             else:
-                self._go(_S.AWAIT_FINGER, got.advice)
+                self._go(_S.AWAIT_FINGER, got.advice, advice_notice(got.advice))
             return
         self.acquire_tries = 0
         found = [c for c in self.matcher.identify(got.probe, TOP_K) if c.score >= self.matcher.threshold]
@@ -72,13 +78,13 @@ class FingerOnlyFlow(Flow):
             record_attempt(self.store, "ftm", self.path)
             self._go(_S.FAILED_MATCH, "no match on this station's list: use the card or the typed fallback")
         else:
-            self._go(_S.AWAIT_FINGER, "no match: try another finger")
+            self._go(_S.AWAIT_FINGER, "no match: try another finger", "no_match")
 
     def choose(self, personal_number: str) -> None:
         """The operator picked a candidate (or none: back to the scanner with ``""``)."""
         self._require(_S.CHOOSE)
         if not personal_number:
-            self._go(_S.AWAIT_FINGER, "place another finger on the scanner")
+            self._go(_S.AWAIT_FINGER, "place another finger on the scanner", "another_finger")
             return
         chosen = next((c for c in self.candidates if c.personal_number == personal_number), None)
         if chosen is None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from station.devices.printer import PrintResult, Slip
 from station.devices.scanner import CapturedImage
+
+if TYPE_CHECKING:
+    from station.devices.card.mrz import Mrz
 
 
 class Scanner(Protocol):
@@ -27,18 +30,27 @@ class SlipPrinter(Protocol):
 
 @dataclass(frozen=True)
 class CardData:
-    """What the ID-card reader hands over after BAC and passive authentication (ICAO 9303-11)."""
+    """What the ID-card reader hands over after BAC, passive and active authentication (ICAO 9303-11).
+
+    ``authentic`` is False for a chip that failed passive or active authentication; ``problem`` then says why
+    (altered data group, unknown signer, copied chip) and ``cloned`` marks the copied-chip case.
+    """
 
     personal_number: str
     surname: str = ""
     given_names: str = ""
     face: bytes = b""
+    face_mime: str = "image/jpeg"
     authentic: bool = True
+    problem: str = ""
+    cloned: bool = False
+    document_number: str = ""
 
 
 class CardReader(Protocol):
-    """The ID-card reader: blocks until a card is read (or raises a ``DeviceError``)."""
+    """The ID-card reader: reads the chip of the card on it (or raises a ``DeviceError``)."""
 
-    def read_card(self, timeout_s: float | None = None) -> CardData:
-        """Read the chip of the presented card."""
+    def read_card(self, timeout_s: float | None = None, mrz: Mrz | None = None) -> CardData:
+        """Read the chip of the presented card with the access keys of ``mrz`` (typed or photographed);
+        without ``mrz`` the reader's own MRZ source is used."""
         ...

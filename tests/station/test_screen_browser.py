@@ -114,6 +114,11 @@ def server(tmp_path: Path) -> Iterator[tuple[str, KitRuntime, Sessions, PrinterE
             store.close()
 
 
+def flow_state(page: object, state: str, timeout_ms: float = 20000) -> None:
+    """Wait until the flow shows ``state`` with no device job running (device steps run in the background)."""
+    page.wait_for_selector(f'#flow[data-state="{state}"]:not([data-busy])', timeout=timeout_ms)  # type: ignore[attr-defined]
+
+
 def test_screens_in_kyrgyz_and_russian(server: tuple[str, KitRuntime, Sessions, PrinterEmulator]) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -154,7 +159,7 @@ def test_screens_in_kyrgyz_and_russian(server: tuple[str, KitRuntime, Sessions, 
             shot(f"{lang}-03-typed-number")
             page.goto(f"{url}/")
             typed(pins[n], "worn_prints")
-            assert page.locator("#flow").get_attribute("data-state") == "confirm"
+            flow_state(page, "confirm")
             assert page.locator("#voter-name").inner_text().startswith(national_list()[n].surname)
             assert page.locator("img.photo").evaluate("img => img.naturalWidth") == 180
             shot(f"{lang}-04-confirm-photo")
@@ -163,10 +168,10 @@ def test_screens_in_kyrgyz_and_russian(server: tuple[str, KitRuntime, Sessions, 
             assert page.locator("#error").is_visible()
             page.fill("#second-pin", "2222")
             page.click("#confirm")
-            assert page.locator("#flow").get_attribute("data-state") == "printed"
+            flow_state(page, "printed")
             shot(f"{lang}-05-identified")
             typed(pins[n], "injury")
-            assert page.locator("#flow").get_attribute("data-state") == "refused"
+            flow_state(page, "refused")
             text = page.locator("#next").inner_text()
             assert ("МУРДА ДОБУШ БЕРГЕН" if lang == "ky" else "УЖЕ ПРОГОЛОСОВАЛ") in text
             shot(f"{lang}-06-already-voted")
@@ -181,12 +186,12 @@ def test_screens_in_kyrgyz_and_russian(server: tuple[str, KitRuntime, Sessions, 
                 shot(f"{lang}-10-finger-place")
                 kit.feed.append(load_grey(FVC / f"{103 + n}_2.tif"))  # type: ignore[attr-defined]
                 page.click("#scan")
-                assert page.locator("#flow").get_attribute("data-state") == "choose"
+                flow_state(page, "choose")
                 shot(f"{lang}-11-finger-candidates")
                 page.locator("button.candidate").first.click()
-                assert page.locator("#flow").get_attribute("data-state") == "confirm"
+                flow_state(page, "confirm")
                 page.click("#confirm")
-                assert page.locator("#flow").get_attribute("data-state") == "printed"
+                flow_state(page, "printed")
                 page.goto(f"{url}/")
                 page.click("#start-card")
                 page.click("#read-card")

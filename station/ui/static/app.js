@@ -1,4 +1,4 @@
-// Small and dependency-free: a Bishkek clock, the PIN keypad, live status, and the idle lock.
+// Small and dependency-free: a Bishkek clock, the PIN keypad, live status, device-job progress, and the idle lock.
 (function () {
   "use strict";
   var clock = document.getElementById("clock");
@@ -19,6 +19,10 @@
   });
 
   var body = document.body;
+  var labels = {};
+  try { labels = JSON.parse(body.dataset.devLabels || "{}"); } catch (e) { labels = {}; }
+  function locked(r) { if (r.status === 401) { window.location = "/login"; return null; } return r.ok ? r.json() : null; }
+
   if (body.dataset.loggedIn) {
     var lockAfter = parseFloat(body.dataset.lockAfter || "120") * 1000;
     var last = Date.now();
@@ -27,13 +31,41 @@
     });
     setInterval(function () { if (Date.now() - last > lockAfter) window.location = "/lock"; }, 1000);
     var peers = document.getElementById("peers");
+    function set(id, value) { var el = document.getElementById(id); if (el) el.textContent = value; }
     setInterval(function () {
-      fetch("/api/status").then(function (r) { return r.ok ? r.json() : null; }).then(function (s) {
+      fetch("/api/status").then(locked).then(function (s) {
         if (!s) return;
-        var ids = { "c-identified": s.counters.identified, "c-station": s.counters.station_identified };
-        Object.keys(ids).forEach(function (k) { var el = document.getElementById(k); if (el) el.textContent = ids[k]; });
+        set("c-identified", s.counters.identified);
+        set("c-station", s.counters.station_identified);
+        set("c-fta", s.counters.failure_to_acquire);
+        set("c-ftm", s.counters.failure_to_match);
+        set("c-refused-cards", s.refused_cards);
+        Object.keys(s.throughput).forEach(function (m) { set("tp-" + m, s.throughput[m]); });
+        Object.keys(s.devices).forEach(function (name) {
+          var li = document.getElementById("dev-" + name), state = s.devices[name];
+          if (!li) return;
+          li.className = "dev " + state;
+          var b = li.querySelector("b");
+          if (b && b.dataset.state !== state) { b.dataset.state = state; b.textContent = labels[state] || state; }
+        });
         if (peers) peers.textContent = peers.textContent.replace(/\d+\s*$/, String(s.peers));
       }).catch(function () {});
     }, 2000);
+
+    // A device job (waiting for a finger, reading a card, printing): count the seconds, reload when it is over.
+    var flow = document.getElementById("flow");
+    if (flow && flow.dataset.busy) {
+      var poll = function () {
+        fetch("/api/flow?wait=5").then(locked).then(function (f) {
+          if (!f) return;
+          if (!f.busy) { window.location.replace("/flow"); return; }
+          set("busy-seconds", Math.floor(f.busy.seconds));
+          setTimeout(poll, 100);
+        }).catch(function () { setTimeout(poll, 1000); });
+      };
+      poll();
+      var started = Date.now(), base = parseFloat((document.getElementById("busy-seconds") || {}).textContent || "0");
+      setInterval(function () { set("busy-seconds", Math.floor(base + (Date.now() - started) / 1000)); }, 500);
+    }
   }
 })();

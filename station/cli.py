@@ -97,6 +97,8 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--list-key", type=Path, help="the list key (needed for photos and fingerprints)")
     serve.add_argument("--scanner", help="fingerprint scanner URL")
     serve.add_argument("--printer", help="slip printer URL")
+    serve.add_argument("--card-reader",
+                       help="ID-card reader URL: pcsc://READER?profile=NAME&csca=FOLDER, or emulated://emrtd")
     serve.add_argument("--peer-bind", help="this kit's peer endpoint, e.g. tcp://0.0.0.0:5601")
     serve.add_argument("--peer", action="append", default=[],
                        help="another kit's peer endpoint, tcp://HOST:PORT#CURVEKEY with --peer-keys (repeatable)")
@@ -275,8 +277,15 @@ def _serve(args: argparse.Namespace) -> int:
             if args.printer:
                 kit.printer = open_device(args.printer)  # type: ignore[assignment]
                 kit.printer.open()  # type: ignore[union-attr]
+        if args.card_reader:
+            import station.devices.card  # noqa: F401  (registers pcsc:// and emulated://emrtd)
+            from station.devices import open_device
+            from station.workflow.chip_card import ChipCardReader
+
+            # The card URL opens the reader (and its PC/SC thread) already; the MRZ comes from the screen.
+            kit.card_reader = ChipCardReader(open_device(args.card_reader))  # type: ignore[arg-type]
         matcher = NativeMatcher() if args.matcher == "native" else EngineMatcher()
-        matcher.load_gallery(gallery.all_templates())
+        gallery.prepare(matcher)  # the package's packed gallery, else built
         kit.matcher = matcher
         if args.peer_bind:
             curve = None
@@ -306,4 +315,7 @@ def _serve(args: argparse.Namespace) -> int:
         stop_hourly.set()
         if kit.peers is not None:
             kit.peers.stop()
+        device = getattr(kit.card_reader, "device", None)
+        if device is not None:
+            device.close()
     return 0

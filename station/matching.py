@@ -169,6 +169,10 @@ class NativeMatcher(EngineMatcher):
             (pin, finger, loads(data)) for pin, fingers in templates.items() for finger, data in fingers.items()
         )
 
+    def use_gallery(self, gallery: Any) -> None:
+        """Search this already packed ``native.Gallery`` (opened from the station list package)."""
+        self._native_gallery = gallery
+
     def identify(self, probe: Probe, top_k: int) -> list[Candidate]:
         """Native 1:N (screen + full score of a shortlist); one entry per voter, best finger."""
         from native.search import identify

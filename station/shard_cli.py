@@ -27,6 +27,9 @@ def add_shard_command(sub: Any, _defaults: Any = None) -> None:
     build.add_argument("--signing-key", type=Path, required=True, help="the CEC's cec-signing.key")
     build.add_argument("--list-key", type=Path, required=True, help="list.key (delivered to kits separately)")
     build.add_argument("--out", type=Path, required=True)
+    build.add_argument("--no-gallery", action="store_true",
+                       help="leave out the packed 1:N gallery (format 1, for kits whose software predates it; they "
+                       "build the gallery at start)")
     build.set_defaults(handler=_build)
 
 
@@ -48,11 +51,13 @@ def _build(args: argparse.Namespace) -> int:
     try:
         national = read_national_csv(args.national, args.biometrics)
         data = build_package(
-            national, args.election, args.station, load_cec_signing_key(args.signing_key), load_list_key(args.list_key)
+            national, args.election, args.station, load_cec_signing_key(args.signing_key), load_list_key(args.list_key),
+            with_gallery=not args.no_gallery,
         )
     except StationError as exc:
         print(f"error: {exc}")
         return 1
     args.out.write_bytes(data)
-    print(f"station {args.station}: package of {len(data)} bytes written to {args.out}")
+    gallery = "without" if args.no_gallery else "with"
+    print(f"station {args.station}: package of {len(data)} bytes ({gallery} the packed 1:N gallery) written to {args.out}")
     return 0

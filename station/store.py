@@ -83,6 +83,32 @@ class VoterBiometrics(Base):
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class SearchGallery(Base):
+    """The station's packed 1:N gallery from the list package (``native.Gallery.to_bytes``), sealed like the
+    templates it is made of (AES-256-GCM under the list key); at most one row. Added in schema version 2."""
+
+    __tablename__ = "search_gallery"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: ``native.gallery.FORMAT_VERSION`` the blob was written in, as the signed package states it.
+    format: Mapped[int] = mapped_column(Integer)
+    #: ``native.gallery.parameter_digest()`` (hex) of the cylinder parameters the CEC built it with.
+    parameters: Mapped[str] = mapped_column(String(32))
+    #: Gallery rows (one per enrolled finger).
+    templates: Mapped[int] = mapped_column(Integer)
+    #: Digest of the package it came with (``KitInfo.list_digest``): a gallery left behind by another list is unused.
+    list_digest: Mapped[str] = mapped_column(String(64))
+    nonce: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SchemaVersion(Base):
+    """Which version of this schema the file holds (one row); see :mod:`station.store_upgrades`."""
+
+    __tablename__ = "schema_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
 class NationalIndexEntry(Base):
     """Where a voter not on this list is registered: keyed by a hash of the personal number, station number."""
 
@@ -231,7 +257,10 @@ class KitStore:
         self.engine = create_engine(f"sqlite:///{self.path}", connect_args={"timeout": 30})
         event.listen(self.engine, "connect", _pragmas)
         event.listen(self.engine, "begin", _begin_immediate)
-        Base.metadata.create_all(self.engine)
+        from station.store_upgrades import upgrade
+
+        #: (version found in the file, version now): equal unless this open upgraded an older kit's store.
+        self.schema_upgrade = upgrade(self.engine, Base.metadata)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from station.errors import ListPackageError
 from station.identify import pin_hash
-from station.list_package.format import FORMAT_VERSION, pack, seal_aad
+from station.list_package.format import FORMAT_VERSION, gallery_aad, pack, seal_aad
 from station.voter_list import PIN_RE
 
 #: AES-GCM nonce length (96 bits, NIST SP 800-38D §8.2 recommends it); random per voter and package.
@@ -93,6 +93,32 @@ def _seal(aes: AESGCM, aad: bytes, voter: ListVoter) -> str:
     return base64.b64encode(nonce + aes.encrypt(nonce, plain, aad)).decode()
 
 
+def packed_gallery(voters: list[ListVoter]) -> tuple[bytes, int, int, str]:
+    """The native 1:N gallery of ``voters``' templates: (blob, format version, rows, parameter digest hex).
+
+    One row per enrolled finger, in list-number then finger order. Costs the bit cylinders of every template (a few
+    ms each), paid once here at the CEC instead of at every start of every kit.
+    """
+    from fingerprint import TemplateError, loads
+
+    try:
+        from native.gallery import FORMAT_VERSION as GALLERY_FORMAT
+        from native.gallery import Gallery, parameter_digest
+    except ImportError as exc:
+        raise ListPackageError(f"cannot pack the 1:N gallery: {exc}") from exc
+    rows = []
+    for voter in voters:
+        for finger, data in sorted(voter.templates.items()):
+            try:
+                rows.append((voter.personal_number, finger, loads(data)))
+            except TemplateError as exc:
+                raise ListPackageError(
+                    f"voter {voter.personal_number} finger {finger}: the enrolled template cannot be read ({exc}); "
+                    "fix the national list before building packages"
+                ) from exc
+    return Gallery.build(rows).to_bytes(), GALLERY_FORMAT, len(rows), parameter_digest().hex()
+
+
 def build_package(
     national: list[ListVoter],
     election_id: str,
@@ -100,8 +126,14 @@ def build_package(
     cec_key: Ed25519PrivateKey,
     list_key: bytes,
     now: datetime | None = None,
+    with_gallery: bool = True,
 ) -> bytes:
-    """The signed package of one station: its voters (biometrics sealed) and the national index for all others."""
+    """The signed package of one station: its voters (biometrics sealed) and the national index for all others.
+
+    With ``with_gallery`` (format 2) the station's packed 1:N gallery travels sealed inside the signed content, so the
+    kit opens it in milliseconds instead of building it from the templates; without it the package is format 1, as
+    built before the gallery was packed (kits then build the gallery at start).
+    """
     mine = [v for v in national if v.station_id == station_id]
     if not mine:
         raise ListPackageError(f"station {station_id} has no voters on the national list")
@@ -126,10 +158,21 @@ def build_package(
     # send a voter to the right place, useless for listing the nation's personal numbers.
     index = {pin_hash(election_id, v.personal_number): [v.station_id, ""] for v in national if v.station_id != station_id}
     header = {
-        "format": FORMAT_VERSION,
+        "format": FORMAT_VERSION if with_gallery else 1,
         "election": election_id,
         "station": station_id,
         "built_at": (now or datetime.now(UTC)).isoformat(),
         "voters": len(voters),
     }
-    return pack({"header": header, "voters": voters, "national_index": index}, cec_key)
+    content: dict[str, object] = {"header": header, "voters": voters, "national_index": index}
+    if with_gallery:
+        blob, version, rows, parameters = packed_gallery(sorted(mine, key=lambda v: v.list_number))
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = nonce + aes.encrypt(nonce, blob, gallery_aad(election_id, station_id))
+        content["gallery"] = {
+            "format": version,
+            "parameters": parameters,
+            "templates": rows,
+            "sealed": base64.b64encode(sealed).decode(),
+        }
+    return pack(content, cec_key)

@@ -19,8 +19,11 @@ from station.errors import ListPackageError
 from station.signing import verify
 
 MAGIC = b"SHAILOO-LIST\x00\x01"
-#: Format version inside the content; a kit refuses versions it does not know.
-FORMAT_VERSION = 1
+#: Format version inside the content; a kit refuses versions it does not know. Version 2 adds ``gallery``: the
+#: station's packed 1:N gallery (``native.Gallery.to_bytes``), sealed as one blob; version 1 packages (without it)
+#: still load, and the kit then builds its gallery from the templates at start.
+FORMAT_VERSION = 2
+SUPPORTED_FORMATS = (1, 2)
 SIGNATURE_BYTES = 64
 _LEN = struct.Struct(">Q")
 
@@ -28,6 +31,11 @@ _LEN = struct.Struct(">Q")
 def seal_aad(election_id: str, station_id: str, personal_number: str) -> bytes:
     """Associated data of a voter's sealed biometrics."""
     return f"{election_id}|{station_id}|{personal_number}".encode()
+
+
+def gallery_aad(election_id: str, station_id: str) -> bytes:
+    """Associated data of the sealed packed gallery (binds it to the election and station, as the voters' blobs)."""
+    return f"{election_id}|{station_id}|gallery".encode()
 
 
 def pack(content: dict[str, Any], key: Ed25519PrivateKey) -> bytes:
@@ -39,12 +47,14 @@ def pack(content: dict[str, Any], key: Ed25519PrivateKey) -> bytes:
 
 @dataclass(frozen=True)
 class PackageContents:
-    """A verified package: its header and the raw content (voters, national index)."""
+    """A verified package: its header and the raw content (voters, national index, packed gallery if any)."""
 
     header: dict[str, Any]
     voters: list[dict[str, Any]]
     national_index: dict[str, list[str]]
     digest: str
+    #: ``{format, parameters, templates, sealed}`` of the packed gallery; None in a version 1 package.
+    gallery: dict[str, Any] | None = None
 
 
 def open_package(data: bytes, cec_public: Ed25519PublicKey) -> PackageContents:
@@ -73,8 +83,11 @@ def open_package(data: bytes, cec_public: Ed25519PublicKey) -> PackageContents:
         header = content["header"]
         voters = content["voters"]
         index = content["national_index"]
-    except (ValueError, KeyError) as exc:
+        gallery = content.get("gallery")
+    except (ValueError, KeyError, AttributeError) as exc:
         raise ListPackageError(f"the list package content is malformed: {exc}") from exc
-    if header.get("format") != FORMAT_VERSION:
+    if header.get("format") not in SUPPORTED_FORMATS:
         raise ListPackageError(f"list package format {header.get('format')} is not supported by this kit: update it")
-    return PackageContents(header, voters, index, hashlib.sha256(data).hexdigest())
+    if gallery is not None and not isinstance(gallery, dict):
+        raise ListPackageError("the list package's gallery entry is malformed: ask the CEC for a new package")
+    return PackageContents(header, voters, index, hashlib.sha256(data).hexdigest(), gallery)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -15,9 +17,15 @@ from sqlalchemy import delete
 from station import audit
 from station.errors import ListPackageError, VoterListError
 from station.list_package.build import NONCE_BYTES
-from station.list_package.format import open_package, seal_aad
-from station.store import KitInfo, KitStore, NationalIndexEntry, Voter, VoterBiometrics
+from station.list_package.format import PackageContents, gallery_aad, open_package, seal_aad
+from station.store import KitInfo, KitStore, NationalIndexEntry, SearchGallery, Voter, VoterBiometrics
 from station.voter_list import refuse_if_voting_started
+
+log = logging.getLogger(__name__)
+#: Gallery rows whose bit cylinders the kit recomputes from the voter's own template at load and compares bit for
+#: bit: catches a CEC build that shifted rows against the voters (the signature only proves the CEC sent it).
+#: About 10 ms each.
+GALLERY_SPOT_CHECKS = 12
 
 
 @dataclass(frozen=True)
@@ -65,11 +73,13 @@ def load_package(store: KitStore, data: bytes, cec_public: Ed25519PublicKey, lis
         )
     voters: list[Voter] = []
     sealed_rows: list[VoterBiometrics] = []
+    templates: dict[tuple[str, int], bytes] = {}
     try:
         for row in contents.voters:
             blob = base64.b64decode(row["sealed"])
             nonce, sealed = blob[:NONCE_BYTES], blob[NONCE_BYTES:]
-            unseal_biometrics(list_key, info.election_id, info.station_id, row["personal_number"], nonce, sealed)
+            bio = unseal_biometrics(list_key, info.election_id, info.station_id, row["personal_number"], nonce, sealed)
+            templates.update(((row["personal_number"], f), t) for f, t in bio.templates.items())
             voters.append(
                 Voter(
                     personal_number=row["personal_number"],
@@ -89,6 +99,7 @@ def load_package(store: KitStore, data: bytes, cec_public: Ed25519PublicKey, lis
         raise ListPackageError(f"a voter entry of the package is malformed: {exc}") from exc
     if len(voters) != header["voters"]:
         raise ListPackageError("the package's voter count does not match its header")
+    search = checked_gallery(contents, info.election_id, info.station_id, list_key, templates)
     when = datetime.now(UTC)
     key = store.signing_key()
     with store.transaction() as session:
@@ -97,11 +108,14 @@ def load_package(store: KitStore, data: bytes, cec_public: Ed25519PublicKey, lis
         except VoterListError as exc:
             raise ListPackageError(str(exc)) from exc
         session.execute(delete(VoterBiometrics))
+        session.execute(delete(SearchGallery))
         session.execute(delete(NationalIndexEntry))
         session.execute(delete(Voter))
         session.add_all(voters)
         session.flush()
         session.add_all(sealed_rows)
+        if search is not None:
+            session.add(search)
         session.add_all(
             NationalIndexEntry(pin_hash=h, station_id=v[0], address=v[1]) for h, v in contents.national_index.items()
         )
@@ -112,7 +126,91 @@ def load_package(store: KitStore, data: bytes, cec_public: Ed25519PublicKey, lis
             session,
             key,
             "list_loaded",
-            {"digest": contents.digest, "voters": len(voters), "built_at": header["built_at"]},
+            {"digest": contents.digest, "voters": len(voters), "built_at": header["built_at"],
+             "packed_gallery": search is not None},
             when,
         )
     return len(voters)
+
+
+def _refuse_gallery(why: str) -> ListPackageError:
+    return ListPackageError(
+        f"the list package's 1:N gallery {why}: the package is damaged or inconsistent; do not load it, the previous "
+        "list stays, ask the CEC for a new package"
+    )
+
+
+def checked_gallery(
+    contents: PackageContents, election_id: str, station_id: str, list_key: bytes,
+    templates: dict[tuple[str, int], bytes],
+) -> SearchGallery | None:
+    """The package's packed gallery as a store row after checking it against its voters, or None to build at start.
+
+    ``templates`` holds every enrolled template of the package by (personal number, finger). A gallery this kit can
+    read is opened (``native.Gallery.from_bytes``: header, sizes, CRC), its row map must list exactly those
+    (voter, finger) pairs, and :data:`GALLERY_SPOT_CHECKS` rows must equal the cylinders of their template; any
+    failure refuses the whole package. A gallery in another format or built with other matcher parameters cannot be
+    checked here nor used: it is dropped with a log line, and the kit builds its gallery from the templates.
+    """
+    entry = contents.gallery
+    if entry is None:
+        log.info("list package format %s carries no packed 1:N gallery: the kit will build it from the templates "
+                 "at start", contents.header.get("format"))
+        return None
+    try:
+        version, parameters, rows = int(entry["format"]), str(entry["parameters"]), int(entry["templates"])
+        blob = base64.b64decode(entry["sealed"], validate=True)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _refuse_gallery(f"entry is malformed ({exc})") from exc
+    if rows != len(templates):
+        raise _refuse_gallery(f"has {rows} rows but the voters carry {len(templates)} templates")
+    try:
+        plain = AESGCM(list_key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], gallery_aad(election_id, station_id))
+    except (InvalidTag, ValueError) as exc:
+        raise _refuse_gallery("does not open with the list key") from exc
+    try:
+        from native.gallery import FORMAT_VERSION as GALLERY_FORMAT
+        from native.gallery import Gallery, parameter_digest
+    except ImportError:
+        log.warning("the native matching core is not built: the package's packed gallery is not used")
+        return None
+    if version != GALLERY_FORMAT or parameters != parameter_digest().hex():
+        log.warning(
+            "the package's packed gallery is in format %s (parameters %s) but this kit reads format %s (parameters "
+            "%s): it is not used, the kit will build its 1:N gallery from the templates at start",
+            version, parameters[:8], GALLERY_FORMAT, parameter_digest().hex()[:8],
+        )
+        return None
+    from native.errors import GalleryError
+
+    try:
+        gallery = Gallery.from_bytes(plain)
+    except GalleryError as exc:
+        raise _refuse_gallery(f"is damaged ({exc})") from exc
+    mapped = [gallery.row(i) for i in range(len(gallery))]
+    if sorted(mapped) != sorted(templates):
+        raise _refuse_gallery("does not list the same voters and fingers as the voter list")
+    _spot_check(gallery, mapped, templates, contents.digest)
+    return SearchGallery(id=1, format=version, parameters=parameters, templates=rows, list_digest=contents.digest,
+                         nonce=blob[:NONCE_BYTES], sealed=blob[NONCE_BYTES:])
+
+
+def _spot_check(gallery: object, mapped: list[tuple[str, int]], templates: dict[tuple[str, int], bytes],
+                seed: str) -> None:
+    import numpy as np
+
+    from fingerprint import TemplateError, loads, mcc_bits
+
+    # Rows picked from the package digest: reproducible for one package, spread over the whole gallery.
+    picks = random.Random(seed).sample(range(len(mapped)), min(GALLERY_SPOT_CHECKS, len(mapped)))
+    for i in picks:
+        try:
+            expected = mcc_bits.bit_cylinders(loads(templates[mapped[i]]))
+        except TemplateError as exc:
+            raise _refuse_gallery(f"row {i} belongs to an unreadable template ({exc})") from exc
+        got = gallery.template_cylinders(i)  # type: ignore[attr-defined]
+        same = len(got) == len(expected) and all(
+            np.array_equal(getattr(got, name), getattr(expected, name)) for name in ("x", "y", "angle", "cells", "valid")
+        )
+        if not same:
+            raise _refuse_gallery(f"row {i} ({mapped[i][0]} finger {mapped[i][1]}) is not that voter's template")

@@ -20,8 +20,21 @@ ELECTION = "e-2026"
 STATION = "3152"
 
 
+def synthetic_template(seed: str) -> bytes:
+    """A valid stored template of random minutiae (deterministic in ``seed``): fills galleries, matches nobody."""
+    import random
+
+    from fingerprint import Minutia, Template, dumps
+
+    rng = random.Random(seed)
+    minutiae = tuple(
+        Minutia(rng.randrange(20, 280), rng.randrange(20, 380), rng.uniform(0, 6.28)) for _ in range(rng.randint(25, 40))
+    )
+    return dumps(Template(300, 400, minutiae))
+
+
 def national_list(per_station: int = 5) -> list[ListVoter]:
-    """Voters of station 3152 and 1001, each with a tiny photo and two opaque templates."""
+    """Voters of station 3152 and 1001, each with a tiny photo and two synthetic templates (fingers 1 and 6)."""
     voters = []
     for s, station in enumerate((STATION, "1001")):
         for i in range(per_station):
@@ -39,7 +52,7 @@ def national_list(per_station: int = 5) -> list[ListVoter]:
                     address=f"Каракол, Ленина {i}",
                     home_voting=i == 0,
                     photo=b"\x89PNG fake photo " + pin.encode(),
-                    templates={1: b"tpl1" + pin.encode(), 6: b"tpl6" + pin.encode()},
+                    templates={1: synthetic_template(f"{pin}.1"), 6: synthetic_template(f"{pin}.6")},
                 )
             )
     return voters

@@ -15,7 +15,7 @@ from station.identify import FallbackReason, Outcome, identify_manual
 from station.list_package import load_cec_public, load_list_key, load_package, unseal_biometrics
 from station.store import KitStore, Voter, VoterBiometrics
 from tests.conftest import REPO, shailoo_command
-from tests.station.conftest import ELECTION, STATION, national_list
+from tests.station.conftest import ELECTION, STATION, national_list, synthetic_template
 
 
 def _load(kit: KitStore, data: bytes, keys: dict[str, Path]) -> int:
@@ -36,7 +36,7 @@ def test_package_loads_with_sealed_biometrics(kit: KitStore, package: bytes, cec
     assert voter is not None and voter.finger_count == 2 and voter.surname == "Асанов"
     assert sealed is not None and pin.encode() not in sealed.sealed  # encrypted at rest
     bio = unseal_biometrics(load_list_key(cec_keys["list"]), ELECTION, STATION, pin, sealed.nonce, sealed.sealed)
-    assert bio.templates[6] == b"tpl6" + pin.encode()
+    assert bio.templates[6] == synthetic_template(f"{pin}.6")
     with pytest.raises(ListPackageError, match="list key does not open"):
         unseal_biometrics(os.urandom(32), ELECTION, STATION, pin, sealed.nonce, sealed.sealed)
 

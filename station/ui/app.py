@@ -206,9 +206,9 @@ def create_app(kit: KitRuntime, sessions: Sessions | None = None) -> FastAPI:
         return back("/flow")
 
     @app.get("/flow", response_class=HTMLResponse)
-    def flow_page(request: Request, session: Worker) -> HTMLResponse:
+    def flow_page(request: Request, session: Worker) -> Response:
         if kit.flow is None:
-            return render(request, "home.html", session, status=status_now())
+            return back("/")
         job = jobs.busy
         return render(request, "flow.html", session, flow=kit.flow, status=status_now(), view=_flow_view(kit),
                       job=job.as_dict() if job is not None else None,
@@ -448,6 +448,10 @@ def _status(kit: KitRuntime, jobs: FlowJobs | None = None) -> dict[str, Any]:
         # screen waits for a finger, the scanner is busy, not faulty.
         devices["scanner"] = "busy"
     reader = kit.card_reader
+    if devices.get("card_reader") == "busy" and (job is None or job.kind != "card"):
+        # The reader's driver says "busy" while a card merely lies on it; to the operator it is ready (whether a
+        # card is there is shown beside the card form).
+        devices["card_reader"] = "ready"
     return {
         "devices": devices,
         "peers": kit.connected_peers(),

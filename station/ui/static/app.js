@@ -55,9 +55,13 @@
     // A device job (waiting for a finger, reading a card, printing): count the seconds, reload when it is over.
     var flow = document.getElementById("flow");
     if (flow && flow.dataset.busy) {
+      // Once the operator submits (Cancel), the form's answer decides the next page, not this poll.
+      var leaving = false;
+      document.addEventListener("submit", function () { leaving = true; }, true);
       var poll = function () {
+        if (leaving) return;
         fetch("/api/flow?wait=5").then(locked).then(function (f) {
-          if (!f) return;
+          if (!f || leaving) return;
           if (!f.busy) { window.location.replace("/flow"); return; }
           set("busy-seconds", Math.floor(f.busy.seconds));
           setTimeout(poll, 100);

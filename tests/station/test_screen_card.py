@@ -1,0 +1,317 @@
+"""Card, then finger, on the operator screen in a real headless Chromium, with the real card stack: an emulated eMRTD
+chip on vpcd through a real pcscd (BAC, secure messaging, passive and active authentication), the R307 emulator on a
+pty with FVC2002 fingerprints, the ESC/POS printer emulator.
+
+In Kyrgyz the operator types the card's three BAC fields (a mistyped document number first: the chip refuses it and
+the screen says what to check); in Russian the MRZ camera reads a photograph of the card's back. Both then see the
+voter from the list with the list photo beside the chip's photo, scan the finger (1:1) and confirm. A card shown
+twice is refused as already voted; a chip whose DG1 was altered (passive authentication) and a copied chip (active
+authentication) are refused with next steps, counted and audited. Screenshots go to artifacts/screenshots/.
+
+Run under ``flock /tmp/shailoo-card.lock`` (one pcscd per machine).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import uvicorn
+from PIL import Image, ImageDraw
+from sqlalchemy import select
+
+from emulators.printer import PrinterEmulator
+from emulators.r30x import R30xEmulator
+from shailoo.settings import fingerprint_data_dir
+from station.devices.printer import EscPosPrinter
+from station.devices.profiles import load_printer_profile, load_scanner_profile
+from station.devices.r30x import R30xScanner
+from station.gallery import Gallery
+from station.list_package import (
+    build_package,
+    generate_cec_keys,
+    load_cec_public,
+    load_cec_signing_key,
+    load_list_key,
+    load_package,
+)
+from station.matching import EngineMatcher
+from station.runtime import KitRuntime
+from station.staff import Role, add_worker
+from station.store import AuditEntry, KitStore
+from station.ui.app import create_app
+from station.ui.sessions import Sessions
+from tests.conftest import REPO, free_port
+from tests.station.conftest import ELECTION, STATION, national_list
+
+CHROMIUM = "/usr/bin/chromium"
+FVC = fingerprint_data_dir() / "FVC2002" / "DB1_B"
+READER = "Virtual PCD 00 00"
+SHOTS = REPO / "artifacts" / "screenshots"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+BLANK = np.full((288, 256), 255, np.uint8)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.pcsc,
+    pytest.mark.data,
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Debian chromium not installed (apt-get install chromium)"),
+    pytest.mark.skipif(not FVC.exists(), reason=f"FVC2002 DB1_B not found in {FVC} (set SHAILOO_FINGERPRINT_DATA)"),
+]
+
+
+def _photo(seed: int) -> bytes:
+    img = Image.new("RGB", (180, 220), (200 - seed * 20, 220, 235))
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((55, 30, 125, 110), fill=(120, 90, 70))
+    draw.rectangle((35, 120, 145, 220), fill=(40, 60, 110))
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+@dataclass
+class CardKit:
+    url: str
+    kit: KitRuntime
+    device: Any  # station.devices.card.CardReader with its EmulatedCardStation
+    holders: list[Any]
+    feed: list[np.ndarray]
+    printer_emu: PrinterEmulator
+    scanner_emu: R30xEmulator
+    camera_dir: Path
+
+
+@pytest.fixture
+def card_kit(tmp_path: Path) -> Iterator[CardKit]:
+    from emulators.card.pcscd import PcscDaemon
+    from emulators.card.personalisation import CardHolder
+    from emulators.images import load_grey
+    from fingerprint import dumps
+    from fingerprint.extract import extract
+    from station.devices.card import CardInserted  # noqa: F401  (registers emulated://emrtd)
+    from station.devices.urls import open_device
+    from station.workflow.chip_card import ChipCardReader
+
+    if shutil.which("pcscd") is None and not Path("/usr/sbin/pcscd").exists():
+        pytest.skip("pcscd is not installed (apt-get install pcscd vsmartcard-vpcd)")
+    if not Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists():
+        pytest.skip("the vpcd reader driver is not installed (apt-get install vsmartcard-vpcd)")
+    daemon = PcscDaemon(log_path=tmp_path / "pcscd.log")
+    daemon.start(READER)
+    holders = [
+        CardHolder(),
+        CardHolder(document_number="AN7654321", birth_date="850704", expiry_date="331231", sex="F",
+                   surname="OSMONOVA", given_names="AIGUL", personal_number="20407198500456",
+                   full_name="Осмонова Айгүл"),
+    ]
+    voters = [replace(v, photo=_photo(i)) for i, v in enumerate(national_list())]
+    for i, holder in enumerate(holders):
+        born = date(int("19" + holder.birth_date[:2]), int(holder.birth_date[2:4]), int(holder.birth_date[4:]))
+        voters[i] = replace(voters[i], personal_number=holder.personal_number, birth_date=born,
+                            surname=holder.full_name.split()[0], given_name=holder.full_name.split()[1],
+                            templates={1: dumps(extract(load_grey(FVC / f"{101 + i}_1.tif"), 500).template)})
+    signing, public, list_key = generate_cec_keys(tmp_path / "cec")
+    data = build_package(voters, ELECTION, STATION, load_cec_signing_key(signing), load_list_key(list_key))
+    store = KitStore(tmp_path / "kit.db")
+    store.set_kit_info(ELECTION, STATION, "1")
+    load_package(store, data, load_cec_public(public), load_list_key(list_key))
+    add_worker(store, "op1", "Айгүл Осмонова", Role.OPERATOR, "1111")
+    feed: list[np.ndarray] = []
+    device = open_device("emulated://emrtd")
+    camera_dir = tmp_path / "camera"
+    camera_dir.mkdir()
+    # The MRZ camera: OpenCV reads numbered frames from this folder (an image-sequence "camera").
+    device.profile = replace(device.profile, camera=str(camera_dir / "frame_%02d.png"))  # type: ignore[attr-defined]
+    try:
+        with PrinterEmulator("escpos58") as p_emu, \
+                R30xEmulator("r307", images=lambda: feed.pop(0) if feed else BLANK) as s_emu:
+            printer = EscPosPrinter(p_emu.path, load_printer_profile("escpos58"))
+            printer.open()
+            scanner = R30xScanner(s_emu.path, load_scanner_profile("r307"))
+            scanner.open()
+            gallery = Gallery(store, load_list_key(list_key))
+            matcher = EngineMatcher()
+            matcher.load_gallery(gallery.all_templates())
+            kit = KitRuntime(store, gallery, printer=printer, scanner=scanner, matcher=matcher,
+                             card_reader=ChipCardReader(device))  # type: ignore[arg-type]
+            port = free_port()
+            server = uvicorn.Server(uvicorn.Config(create_app(kit, Sessions(300)), host="127.0.0.1", port=port,
+                                                   log_level="warning"))
+            thread = threading.Thread(target=server.run, daemon=True)
+            thread.start()
+            deadline = time.monotonic() + 10
+            while not server.started and time.monotonic() < deadline:
+                time.sleep(0.05)
+            try:
+                yield CardKit(f"http://127.0.0.1:{port}", kit, device, holders, feed, p_emu, s_emu, camera_dir)
+            finally:
+                server.should_exit = True
+                thread.join(10)
+                printer.close()
+                scanner.close()
+    finally:
+        device.close()
+        store.close()
+        daemon.stop()
+
+
+def _put_card(ck: CardKit, files: Any) -> None:
+    """Take the card off the reader, put ``files``' chip in it, and put it back; wait until pcscd reports it."""
+    station = ck.device.emulator
+    station.remove()
+    deadline = time.monotonic() + 10
+    while ck.device.present and time.monotonic() < deadline:
+        time.sleep(0.05)
+    station.load(files)
+    station.insert()
+    while not ck.device.present:
+        assert time.monotonic() < deadline, "the emulated card never appeared on the reader"
+        time.sleep(0.05)
+
+
+def test_card_then_finger_on_the_screen_in_kyrgyz_and_russian(card_kit: CardKit) -> None:
+    import cv2
+    from playwright.sync_api import sync_playwright
+
+    from emulators.card.card_photo import photograph, render_card_back
+    from emulators.card.personalisation import clone, forge_personal_number, personalise
+    from emulators.images import load_grey
+
+    ck = card_kit
+    pki = ck.device.emulator.pki
+    cards = [personalise(h, pki) for h in ck.holders]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+
+        def shot(name: str) -> None:
+            page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+        def flow_state(state: str, notice: str | None = None) -> None:
+            selector = f'#flow[data-state="{state}"]:not([data-busy])'
+            if notice is not None:
+                selector = selector.replace("]:not", f'][data-notice="{notice}"]:not')
+            page.wait_for_selector(selector, timeout=30000)
+
+        def start_card() -> None:
+            page.goto(f"{ck.url}/")
+            page.click("#start-card")
+            flow_state("await_card")
+
+        def type_fields(document: str, birth: str, expiry: str) -> None:
+            page.fill("#mrz-document", document)
+            page.fill("#mrz-birth", birth)
+            page.fill("#mrz-expiry", expiry)
+            page.click("#read-card")
+
+        def finger_and_confirm(lang: str, subject: int) -> None:
+            assert page.locator("#voter-name").inner_text().startswith(ck.holders[subject].full_name.split()[0])
+            for img in ("#list-photo", "#chip-photo"):
+                assert page.locator(img).evaluate("i => i.naturalWidth") > 0, img
+            shot(f"{lang}-15-card-voter")
+            # The voter is slow to put the finger down: the screen shows the wait (and Cancel), then moves on by
+            # itself once the finger is there.
+            ck.scanner_emu.faults.finger_present = False
+            page.click("#scan")
+            page.wait_for_selector('#flow[data-busy="capture"] #cancel-job')
+            page.wait_for_function("document.getElementById('busy-seconds').textContent >= '1'")
+            assert page.locator("#dev-scanner").get_attribute("class") == "dev busy"
+            shot(f"{lang}-19-finger-waiting")
+            ck.feed.append(load_grey(FVC / f"{101 + subject}_2.tif"))
+            ck.scanner_emu.faults.finger_present = True
+            flow_state("confirm")
+            shot(f"{lang}-16-card-finger-matched")
+            page.click("#confirm")
+            flow_state("printed")
+            shot(f"{lang}-17-card-identified")
+
+        page.goto(f"{ck.url}/lang/ky")
+        page.goto(f"{ck.url}/login")
+        page.fill("#pin", "1111")
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{ck.url}/")
+
+        # Kyrgyz: the three BAC fields typed, the first time with a wrong document number.
+        holder = ck.holders[0]
+        _put_card(ck, cards[0])
+        start_card()
+        assert page.locator("#card-here").inner_text().strip()
+        shot("ky-13-card-mrz")
+        type_fields("AN0000000", "15.02.1990", "01.01.2034")
+        flow_state("await_card", "card_bac")
+        assert "номерин" in page.locator("#notice").inner_text()
+        shot("ky-14-card-wrong-mrz")
+        type_fields(holder.document_number, "15.02.1990", "01.01.2034")
+        flow_state("await_finger")
+        finger_and_confirm("ky", 0)
+
+        # The same card again: already voted, with when and where.
+        start_card()
+        type_fields(holder.document_number, holder.birth_date, holder.expiry_date)
+        flow_state("refused")
+        assert "МУРДА ДОБУШ БЕРГЕН" in page.locator("#next").inner_text()
+
+        # A chip whose DG1 was altered to another voter's number: passive authentication fails.
+        forged = forge_personal_number(cards[0], ck.holders[1].personal_number)
+        _put_card(ck, forged)
+        start_card()
+        page.click("form.mrz details > summary")  # open the "whole MRZ" box, as an operator would
+        page.fill("#mrz-lines", forged.mrz)
+        page.click("#read-card")
+        flow_state("refused", "card_forged")
+        assert "ЧЫНЫГЫ ЭМЕС" in page.locator("#next").inner_text()
+        assert page.locator("#c-refused-cards").inner_text() == "1"
+        shot("ky-18-card-forged")
+
+        # Russian: the MRZ camera photographs the card's back.
+        page.goto(f"{ck.url}/lang/ru")
+        holder = ck.holders[1]
+        _put_card(ck, cards[1])
+        cv2.imwrite(str(ck.camera_dir / "frame_00.png"), photograph(render_card_back(holder.mrz()), angle_deg=2.0))
+        start_card()
+        shot("ru-13-card-mrz")
+        page.click("#read-camera")
+        flow_state("await_finger")
+        finger_and_confirm("ru", 1)
+
+        # A copied chip (same files, its own Active Authentication key): refused as a copy.
+        _put_card(ck, clone(cards[1]))
+        start_card()
+        page.click("#read-camera")
+        flow_state("refused", "card_cloned")
+        assert "КОПИЯ" in page.locator("#next").inner_text()
+        shot("ru-18-card-cloned")
+        page.click("#next-voter")
+        page.wait_for_url(f"{ck.url}/")
+        assert page.locator("#c-refused-cards").inner_text() == "2"
+
+        # Cancel while the scanner waits for a finger: back to the start within a scanner slice, nothing recorded.
+        ck.scanner_emu.faults.finger_present = False
+        page.click("#start-finger")
+        page.click("#scan")
+        page.wait_for_selector('#flow[data-busy="capture"] #cancel-job')
+        page.click("#cancel-job")
+        page.wait_for_url(f"{ck.url}/", timeout=10000)
+        assert ck.kit.flow is None
+        browser.close()
+
+    c = ck.kit.counters()
+    assert c.identified == 2 and c.by_path == {"card_finger": 2}
+    assert len(ck.printer_emu.slips) == 2
+    with ck.kit.store.transaction() as session:
+        refused = [json.loads(e.body) for e in session.scalars(select(AuditEntry).where(AuditEntry.kind == "card_refused"))]
+    assert [r["cloned"] for r in refused] == [False, True]
+    assert "DG1" in refused[0]["problem"] and "active authentication" in refused[1]["problem"]

@@ -9,7 +9,7 @@ import uvicorn
 from sync_server.api import create_app
 from sync_server.config import ServerSettings
 from sync_server.db import make_engine, make_sessionmaker, migrate
-from sync_server.ingest import start_ingest_thread
+from sync_server.ingest import IngestLoop, MultiFrontIngest, start_ingest_thread
 from sync_server.keys import ensure_server_keys
 
 log = logging.getLogger(__name__)
@@ -21,13 +21,21 @@ def serve(settings: ServerSettings) -> None:
     engine = make_engine(settings.database_url)
     migrate(engine)
     sessions = make_sessionmaker(engine)
-    loop, thread = start_ingest_thread(settings.zmq_endpoint, sessions, keys, settings.election_mode)
-    log.info("ingest listening on %s (CURVE, server key %s)", loop.endpoint, keys.curve.public)
+    ingest: IngestLoop | MultiFrontIngest
+    if settings.ingest_fronts > 1:
+        ingest = MultiFrontIngest(settings.zmq_endpoint, settings.ingest_fronts, sessions, settings.database_url,
+                                  settings.keys_dir, settings.election_mode)
+        ingest.start()
+        endpoints = ingest.endpoints
+    else:
+        ingest, thread = start_ingest_thread(settings.zmq_endpoint, sessions, keys, settings.election_mode)
+        endpoints = [ingest.endpoint]
+    log.info("ingest listening on %s (CURVE, server key %s)", ", ".join(endpoints), keys.curve.public)
     print(f"CEC server: dashboard and API at http://{settings.http_host}:{settings.http_port}/", flush=True)
-    print(f"CEC server: kits connect to {loop.endpoint}", flush=True)
+    print(f"CEC server: kits connect to {', '.join(endpoints)}", flush=True)
     try:
         uvicorn.run(
-            create_app(sessions, settings, keys, loop.stats),
+            create_app(sessions, settings, keys, ingest.stats),
             host=settings.http_host,
             port=settings.http_port,
             log_level="warning",
@@ -35,6 +43,7 @@ def serve(settings: ServerSettings) -> None:
             timeout_graceful_shutdown=2,
         )
     finally:
-        loop.stop()
-        thread.join(timeout=5)
+        ingest.stop()
+        if isinstance(ingest, IngestLoop):
+            thread.join(timeout=5)
         engine.dispose()

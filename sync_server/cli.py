@@ -54,6 +54,9 @@ def _add_run(sub: Any, defaults: ServerSettings) -> None:
     run.add_argument("--host", default=defaults.http_host, help="web address to listen on (default: %(default)s)")
     run.add_argument("--port", type=int, default=defaults.http_port, help="web port (default: %(default)s)")
     run.add_argument("--zmq", default=defaults.zmq_endpoint, help="endpoint kits connect to (default: %(default)s)")
+    run.add_argument("--fronts", type=int, default=defaults.ingest_fronts,
+                     help="ingest front processes; front i listens on the --zmq port + i, and each kit is given its "
+                     "front's endpoint at provisioning (default: %(default)s, one front thread in this process)")
     run.add_argument("--election-mode", choices=("real", "training"), default=defaults.election_mode,
                      help="real: training kits are refused (default: %(default)s)")
     run.set_defaults(handler=_run)
@@ -156,7 +159,7 @@ def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     def act() -> int:
         serve(_settings(args, http_host=args.host, http_port=args.port, zmq_endpoint=args.zmq,
-                        election_mode=args.election_mode))
+                        election_mode=args.election_mode, ingest_fronts=args.fronts))
         return 0
 
     return _guard(act)

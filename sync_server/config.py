@@ -31,6 +31,8 @@ class ServerSettings:
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     zmq_endpoint: str = "tcp://127.0.0.1:5570"
+    #: Ingest front processes; front i listens on zmq_endpoint's port + i (1: one front thread in the server).
+    ingest_fronts: int = 1
     keys_dir: Path = field(default_factory=lambda: Path("var/cec-keys"))
     environment: str = "development"
     election_mode: str = "real"
@@ -42,6 +44,8 @@ class ServerSettings:
     def __post_init__(self) -> None:
         if self.environment not in ENVIRONMENTS:
             raise SettingsError(f"environment must be one of {ENVIRONMENTS}, got {self.environment!r}")
+        if not 1 <= self.ingest_fronts <= 64:
+            raise SettingsError(f"ingest fronts must be 1 to 64, got {self.ingest_fronts}")
         if self.election_mode not in ELECTION_MODES:
             raise SettingsError(f"election mode must be one of {ELECTION_MODES}, got {self.election_mode!r}")
         if self.environment != "development":
@@ -56,7 +60,7 @@ class ServerSettings:
     @classmethod
     def from_env(cls) -> ServerSettings:
         """Settings from ``SHAILOO_SERVER_DATABASE_URL``, ``_HTTP_HOST``, ``_HTTP_PORT``, ``_ZMQ_ENDPOINT``,
-        ``_KEYS_DIR``, ``_ENVIRONMENT``, ``_ELECTION_MODE``, ``_ADMIN_TOKEN``."""
+        ``_INGEST_FRONTS``, ``_KEYS_DIR``, ``_ENVIRONMENT``, ``_ELECTION_MODE``, ``_ADMIN_TOKEN``."""
         default = cls()
         env = os.environ.get
         return cls(
@@ -64,6 +68,7 @@ class ServerSettings:
             http_host=env("SHAILOO_SERVER_HTTP_HOST", default.http_host),
             http_port=int(env("SHAILOO_SERVER_HTTP_PORT", str(default.http_port))),
             zmq_endpoint=env("SHAILOO_SERVER_ZMQ_ENDPOINT", default.zmq_endpoint),
+            ingest_fronts=int(env("SHAILOO_SERVER_INGEST_FRONTS", str(default.ingest_fronts))),
             keys_dir=Path(env("SHAILOO_SERVER_KEYS_DIR", str(default.keys_dir))),
             environment=env("SHAILOO_SERVER_ENVIRONMENT", default.environment),
             election_mode=env("SHAILOO_SERVER_ELECTION_MODE", default.election_mode),

@@ -1,4 +1,5 @@
-"""ZeroMQ ingest: a CURVE ROUTER socket receives kits' messages, commits them in batches, then acknowledges each.
+"""ZeroMQ ingest: fronts receive the kits' messages over CURVE, one writer commits them in groups, then each front
+acknowledges what was committed.
 
 Acknowledging only after the commit ("write before acknowledge", the Titanic pattern) means a server killed at any
 moment has either stored a message and may not have said so (the kit resends; the unique key makes that a no-op) or
@@ -6,181 +7,88 @@ has not stored it and has not acknowledged it (the kit resends). Either way noth
 
 Every refusal (malformed, oversized, forged, replayed, revoked, training) is logged and stored, and touches only the
 message at fault: the rest of the batch, from other kits, is stored and acknowledged as usual.
+
+Two shapes, same code (``ingest_front.py``, ``ingest_writer.py``):
+
+- :class:`IngestLoop`: one front and the writer in this process, talking over ``inproc://`` (the default server,
+  the tests, the demo);
+- :class:`MultiFrontIngest`: the writer in this process and N front processes, front ``i`` binding port ``P + i``,
+  talking to the writer over ``ipc://`` in a private folder (``shailoo server run --fronts N``).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import multiprocessing
+import os
+import resource
+import shutil
+import signal
+import tempfile
 import threading
-import time
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import zmq
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
-from link.errors import MessageError
-from link.messages import MAX_MESSAGE_BYTES, Ack, Heartbeat, IdentificationEvent, decode, encode
+from sync_server.ingest_front import IngestFront
+from sync_server.ingest_writer import IngestStats, IngestWriter
 from sync_server.keys import ServerKeys
 from sync_server.services import ingest as svc
-from sync_server.zap import KitRegistryCache, ZapHandler
+from sync_server.services.registry import front_endpoints
+from sync_server.zap import KitRegistryCache
+
+__all__ = ["IngestLoop", "IngestStats", "MultiFrontIngest", "start_ingest_thread"]
 
 log = logging.getLogger(__name__)
 
-#: Messages drained into one transaction: one fsync amortised over many events at peak load.
-MAX_BATCH = 1000
-#: Frames above this size make libzmq drop the sender's connection before anything is read into Python (a kit never
-#: sends more than MAX_MESSAGE_BYTES); between the two limits the message is read and refused with a log entry.
-SOCKET_MAX_BYTES = 4 * MAX_MESSAGE_BYTES
-#: Pause after a database failure before the next batch (the kits resend what was not acknowledged).
-DB_RETRY_S = 0.5
+_writer_ids = itertools.count()
 
 
-@dataclass
-class IngestStats:
-    """Counters since start, for the health endpoint and the benchmark."""
+def _registry_cache(sessions: sessionmaker[Any]) -> KitRegistryCache:
+    def load() -> list[svc.KitIdentity]:
+        with sessions() as session:
+            return svc.load_kit_identities(session)
 
-    ingested: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    heartbeats: int = 0
-    batches: int = 0
+    def version() -> tuple[int, int, int]:
+        with sessions() as session:
+            return svc.registry_version(session)
+
+    return KitRegistryCache(load, version)
 
 
 class IngestLoop:
-    """Runs in its own thread with its own ZeroMQ context (the ZAP endpoint is per context); ``stop()`` ends it."""
+    """One front and the writer in this process; ``run()`` blocks until ``stop()`` (the writer runs in a thread)."""
 
     def __init__(
         self, endpoint: str, sessions: sessionmaker[Any], keys: ServerKeys, election_mode: str = "real"
     ) -> None:
         self._context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         self._context.setsockopt(zmq.LINGER, 0)
-        self._sessions = sessions
-        self._election_mode = election_mode
-        self.cache = KitRegistryCache(self._load_kits)
-        self._zap = ZapHandler(self._context, self.cache, election_mode)
-        sock = self._context.socket(zmq.ROUTER)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.ROUTER_MANDATORY, 0)
-        sock.setsockopt(zmq.MAXMSGSIZE, SOCKET_MAX_BYTES)
-        sock.setsockopt(zmq.ZAP_ENFORCE_DOMAIN, 1)
-        sock.zap_domain = b"shailoo"
-        sock.curve_server = True
-        sock.curve_secretkey = keys.curve.secret.encode("ascii")
-        sock.curve_publickey = keys.curve.public.encode("ascii")
-        # Thousands of kits reconnect at once after a CEC restart; a deep accept backlog keeps them from retrying.
-        sock.setsockopt(zmq.BACKLOG, 4096)
-        sock.bind(endpoint)
-        self._socket = sock
-        self.endpoint = sock.getsockopt_string(zmq.LAST_ENDPOINT)
-        self._stop = threading.Event()
         self.stats = IngestStats()
-
-    def _load_kits(self) -> list[svc.KitIdentity]:
-        with self._sessions() as session:
-            return svc.load_kit_identities(session)
+        self._writer = IngestWriter(self._context, f"inproc://shailoo-ingest-writer-{next(_writer_ids)}", sessions,
+                                    self.stats)
+        self.cache = _registry_cache(sessions)
+        self._front = IngestFront(self._context, endpoint, self._writer.endpoint, self.cache, keys, election_mode)
+        self.endpoint = self._front.endpoint
 
     def stop(self) -> None:
-        """Ask the loop to end after its current batch."""
-        self._stop.set()
+        """Ask the front and the writer to end."""
+        self._front.stop()
+        self._writer.stop()
 
     def run(self) -> None:
-        """Receive, commit, acknowledge, until stopped."""
-        poller = zmq.Poller()
-        poller.register(self._socket, zmq.POLLIN)
-        poller.register(self._zap.socket, zmq.POLLIN)
+        """Run the writer in a thread and the front here, until stopped."""
+        writer = threading.Thread(target=self._writer.run, name="ingest-writer", daemon=True)
+        writer.start()
         try:
-            self.cache.reload()
-            while not self._stop.is_set():
-                events = dict(poller.poll(200))
-                try:
-                    self.cache.refresh_if_due()
-                    if self._zap.socket in events:
-                        self._zap.handle()
-                    if self._socket in events:
-                        self._one_batch()
-                    refusals = self._zap.drain_refusals()
-                    if refusals:
-                        with self._sessions.begin() as session:
-                            svc.record_rejections(session, refusals)
-                except SQLAlchemyError as exc:
-                    log.error("database unavailable, nothing acknowledged (kits will resend): %s", exc)
-                    time.sleep(DB_RETRY_S)
+            self._front.run()
         finally:
-            self._socket.close(0)
-            self._zap.close()
+            self._writer.stop()
+            writer.join(10)
             self._context.term()
-
-    def _one_batch(self) -> None:
-        events: list[tuple[bytes, IdentificationEvent]] = []  # (ROUTER identity, event)
-        beats: list[tuple[int, Heartbeat]] = []
-        seen: set[int] = set()
-        rejections: list[tuple[str, str, str]] = []
-        for _ in range(MAX_BATCH):
-            try:
-                frames = self._socket.recv_multipart(zmq.NOBLOCK, copy=False)
-            except zmq.Again:
-                break
-            if len(frames) != 2:
-                rejections.append(("malformed", "", f"message with {len(frames)} frames"))
-                continue
-            identity_frame, payload = frames
-            kit = self.cache.lookup(str(payload.get("User-Id") or ""))
-            who = kit.user_id if kit else ""
-            if kit is None:
-                rejections.append(("forged", "", "message from a connection with no registered key"))
-                continue
-            try:
-                message = decode(payload.bytes)
-            except MessageError as exc:
-                rejections.append(("malformed", who, str(exc)))
-                continue
-            if isinstance(message, IdentificationEvent):
-                why = svc.origin_refusal(kit, message.station_id, message.kit_id, message.training,
-                                         self._election_mode)
-                if why:
-                    rejections.append((why, who, f"event {message.station_id}/{message.kit_id}#{message.seq}"))
-                    continue
-                events.append((identity_frame.bytes, message))
-                seen.add(kit.row_id)
-            elif isinstance(message, Heartbeat):
-                why = svc.origin_refusal(kit, message.station_id, message.kit_id, False, self._election_mode)
-                if why:
-                    rejections.append((why, who, f"heartbeat naming {message.station_id}/{message.kit_id}"))
-                    continue
-                beats.append((kit.row_id, message))
-            else:
-                rejections.append(("unexpected", who, f"a kit sent {type(message).__name__}"))
-        for kind, who, detail in rejections:
-            log.warning("refused a %s message from %s: %s", kind, who or "an unknown peer", detail)
-        if not (events or beats or rejections):
-            return
-        with self._sessions.begin() as session:
-            result = svc.ingest_identifications(session, [e for _, e in events])
-            for event in result.conflicts:
-                rejections.append(("replayed", f"{event.station_id}/{event.kit_id}",
-                                   f"seq {event.seq} already stored with other content"))
-                log.warning("refused a replay of %s/%s#%d with other content", event.station_id, event.kit_id,
-                            event.seq)
-            for row_id, beat in beats:
-                svc.record_heartbeat(session, row_id, beat)
-            svc.mark_seen(session, seen)
-            svc.record_rejections(session, rejections)
-        self.stats.batches += 1
-        self.stats.ingested += len(result.new)
-        self.stats.duplicates += len(result.duplicates)
-        self.stats.rejected += len(rejections)
-        self.stats.heartbeats += len(beats)
-        ok = {id(e) for e in result.acknowledged}
-        for identity, event in events:
-            if id(event) not in ok:
-                continue
-            ack = encode(Ack(station_id=event.station_id, kit_id=event.kit_id, seq=event.seq))
-            try:
-                self._socket.send_multipart([identity, ack], zmq.NOBLOCK)
-            except zmq.ZMQError as exc:  # the kit went away; it will resend and be acknowledged then
-                log.info("could not acknowledge %s/%s#%d: %s", event.station_id, event.kit_id, event.seq, exc)
 
 
 def start_ingest_thread(
@@ -191,3 +99,92 @@ def start_ingest_thread(
     thread = threading.Thread(target=loop.run, name="zmq-ingest", daemon=True)
     thread.start()
     return loop, thread
+
+
+def _front_process(index: int, endpoint: str, writer_endpoint: str, database_url: str, keys_dir: str,
+                   election_mode: str, parent_pid: int, ready: Any) -> None:
+    """Body of one front process: its own engine (registry reads only), keys, context and loop."""
+    from sync_server.db import make_engine, make_sessionmaker
+    from sync_server.keys import ensure_server_keys
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # one descriptor per connected kit
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s front{index} %(name)s %(levelname)s %(message)s")
+    engine = make_engine(database_url)
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    front = IngestFront(context, endpoint, writer_endpoint, _registry_cache(make_sessionmaker(engine)),
+                        ensure_server_keys(Path(keys_dir)), election_mode, index)
+    signal.signal(signal.SIGTERM, lambda *_: front.stop())
+    ready.send(front.endpoint)
+    ready.close()
+    try:
+        front.run(parent_pid)
+    finally:
+        context.term()
+        engine.dispose()
+
+
+class MultiFrontIngest:
+    """The writer in a thread of this process and ``fronts`` front processes; :meth:`start`, then :meth:`stop`."""
+
+    def __init__(self, endpoint: str, fronts: int, sessions: sessionmaker[Any], database_url: str, keys_dir: Path,
+                 election_mode: str = "real") -> None:
+        self.stats = IngestStats()
+        # The writer's socket file lives in a folder only this user can enter: whatever reaches it is stored.
+        self._run_dir = Path(tempfile.mkdtemp(prefix="shailoo-ingest-"))
+        os.chmod(self._run_dir, 0o700)
+        self._context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        self._writer = IngestWriter(self._context, f"ipc://{self._run_dir / 'writer.sock'}", sessions, self.stats)
+        self._thread = threading.Thread(target=self._writer.run, name="ingest-writer", daemon=True)
+        self._wanted = front_endpoints(endpoint, fronts)
+        self._database_url = database_url
+        self._keys_dir = keys_dir
+        self._election_mode = election_mode
+        self._processes: list[Any] = []
+        self.endpoints: list[str] = []
+
+    @property
+    def endpoint(self) -> str:
+        """Front 0's endpoint (the one ``--zmq`` names)."""
+        return self.endpoints[0]
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        """Start the writer and every front; returns when all fronts are bound (raises if one is not)."""
+        self._thread.start()
+        spawn = multiprocessing.get_context("spawn")  # no fork of a process holding sockets and threads
+        pipes = []
+        for index, endpoint in enumerate(self._wanted):
+            parent_end, child_end = spawn.Pipe(duplex=False)
+            proc = spawn.Process(
+                target=_front_process, name=f"ingest-front-{index}", daemon=True,
+                args=(index, endpoint, self._writer.endpoint, self._database_url, str(self._keys_dir),
+                      self._election_mode, os.getpid(), child_end),
+            )
+            proc.start()
+            child_end.close()
+            self._processes.append(proc)
+            pipes.append(parent_end)
+        for index, pipe in enumerate(pipes):
+            if not pipe.poll(timeout_s):
+                self.stop()
+                raise RuntimeError(f"ingest front {index} did not bind {self._wanted[index]} (see the server log)")
+            try:
+                self.endpoints.append(pipe.recv())
+            except EOFError:
+                self.stop()
+                raise RuntimeError(f"ingest front {index} exited at start (see the server log)") from None
+
+    def stop(self) -> None:
+        """Stop the fronts (SIGTERM, then kill), then the writer, and remove the socket folder."""
+        for proc in self._processes:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in self._processes:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+        self._writer.stop()
+        if self._thread.is_alive():
+            self._thread.join(10)
+        self._context.term()
+        shutil.rmtree(self._run_dir, ignore_errors=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import bindparam, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -82,6 +82,82 @@ def _insert(session: Session) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
+#: Columns of an identification as the ingest front hands it to the writer (one list per event, JSON-safe):
+#: the event's fields in this order, ``identified_at`` as ISO 8601 text, then the content hash.
+ROW_FIELDS = ("election_id", "station_id", "kit_id", "seq", "voter_ref", "sex", "birth_year", "path",
+              "identified_at", "training", "fallback_reason", "override", "content_hash")
+
+#: Outcome of each row of :func:`ingest_rows`: stored now, stored before with the same content, or a conflicting replay.
+NEW, DUPLICATE, CONFLICT = "n", "d", "c"
+
+
+def event_row(event: IdentificationEvent, digest: str | None = None) -> list[Any]:
+    """``event`` as a row in ROW_FIELDS order (what the ingest front sends to the writer)."""
+    return [event.election_id, event.station_id, event.kit_id, event.seq, event.voter_ref, event.sex,
+            event.birth_year, event.path, event.identified_at.isoformat(), event.training, event.fallback_reason,
+            event.override, digest or content_hash(event)]
+
+
+def ingest_rows(session: Session, rows: Sequence[Sequence[Any]], now: datetime | None = None) -> str:
+    """Store rows (ROW_FIELDS order) idempotently in the caller's transaction and bump the turnout counters.
+
+    Returns one outcome letter per row (NEW, DUPLICATE or CONFLICT). Set-based: one multi-row INSERT ... ON CONFLICT
+    DO NOTHING RETURNING for the whole batch, one SELECT of the stored hashes of the keys that were already there
+    (resends), one counter upsert per (station, hour, sex, path) touched. A resent (station, kit, seq) with the same
+    content is a DUPLICATE (acknowledged again); with other content it is a CONFLICT (refused, never overwriting).
+    """
+    if not rows:
+        return ""
+    now = now or datetime.now(UTC)
+    outcome = [""] * len(rows)
+    first: dict[tuple[str, str, int], int] = {}
+    params: list[dict[str, Any]] = []
+    hours: dict[tuple[str, str, int], int] = {}
+    for i, r in enumerate(rows):
+        key = (r[1], r[2], r[3])
+        j = first.get(key)
+        if j is not None:  # the same key twice in one batch: compare with the first copy
+            outcome[i] = DUPLICATE if rows[j][12] == r[12] else CONFLICT
+            continue
+        first[key] = i
+        at = datetime.fromisoformat(r[8]) if isinstance(r[8], str) else r[8]
+        hours[key] = local_hour(at)
+        params.append({
+            "election_id": r[0], "station_id": r[1], "kit_id": r[2], "seq": r[3], "voter_ref": r[4], "sex": r[5],
+            "birth_year": r[6], "path": r[7], "identified_at": at, "hour_local": hours[key], "received_at": now,
+            "training": r[9], "fallback_reason": r[10], "override": r[11], "content_hash": r[12],
+        })
+    table = Identification.__table__
+    # One compiled statement run with many parameter sets ("insertmanyvalues" batches them into multi-row INSERTs
+    # with RETURNING on both SQLite and PostgreSQL); RETURNING lists only the rows actually inserted.
+    stmt = (
+        _insert(session)(table)
+        .on_conflict_do_nothing(index_elements=["station_id", "kit_id", "seq"])
+        .returning(table.c.station_id, table.c.kit_id, table.c.seq)
+    )
+    inserted = {(s, k, q) for s, k, q in session.connection().execute(stmt, params).all()}
+    existing = [key for key in first if key not in inserted]
+    stored: dict[tuple[str, str, int], str] = {}
+    for chunk in range(0, len(existing), 500):
+        keys = existing[chunk:chunk + 500]
+        for s, k, q, digest in session.execute(
+            select(
+                Identification.station_id, Identification.kit_id, Identification.seq, Identification.content_hash
+            ).where(tuple_(Identification.station_id, Identification.kit_id, Identification.seq).in_(keys))
+        ):
+            stored[(s, k, q)] = digest
+    counts: Counter[tuple[str, int, str, str]] = Counter()
+    for key, i in first.items():
+        if key in inserted:
+            outcome[i] = NEW
+            r = rows[i]
+            counts[(r[1], hours[key], r[5], r[7])] += 1
+        else:
+            outcome[i] = DUPLICATE if stored.get(key) == rows[i][12] else CONFLICT
+    _bump_counts(session, counts)
+    return "".join(outcome)
+
+
 def ingest_identifications(
     session: Session, events: Sequence[IdentificationEvent], now: datetime | None = None
 ) -> IngestResult:
@@ -91,71 +167,13 @@ def ingest_identifications(
     NOTHING) and acknowledged again; one with different content is a replay and is refused, never overwriting.
     """
     result = IngestResult()
-    if not events:
-        return result
-    now = now or datetime.now(UTC)
-    hashes: dict[tuple[str, str, int], str] = {}
-    unique: list[IdentificationEvent] = []
-    for event in events:
-        key = (event.station_id, event.kit_id, event.seq)
-        digest = content_hash(event)
-        if key in hashes:
-            (result.duplicates if hashes[key] == digest else result.conflicts).append(event)
-            continue
-        hashes[key] = digest
-        unique.append(event)
-    rows = [
-        {
-            "election_id": e.election_id,
-            "station_id": e.station_id,
-            "kit_id": e.kit_id,
-            "seq": e.seq,
-            "voter_ref": e.voter_ref,
-            "sex": e.sex,
-            "birth_year": e.birth_year,
-            "path": e.path,
-            "identified_at": e.identified_at,
-            "hour_local": local_hour(e.identified_at),
-            "received_at": now,
-            "training": e.training,
-            "fallback_reason": e.fallback_reason,
-            "override": e.override,
-            "content_hash": hashes[(e.station_id, e.kit_id, e.seq)],
-        }
-        for e in unique
-    ]
-    table = Identification.__table__
-    # One compiled statement run with many parameter sets ("insertmanyvalues" batches them into multi-row INSERTs
-    # with RETURNING on both SQLite and PostgreSQL); RETURNING lists only the rows actually inserted.
-    stmt = (
-        _insert(session)(table)
-        .on_conflict_do_nothing(index_elements=["station_id", "kit_id", "seq"])
-        .returning(table.c.station_id, table.c.kit_id, table.c.seq)
-    )
-    inserted = {(s, k, q) for s, k, q in session.connection().execute(stmt, rows).all()}
-    existing_keys = [key for key in hashes if key not in inserted]
-    stored: dict[tuple[str, str, int], str] = {}
-    if existing_keys:
-        for s, k, q, digest in session.execute(
-            select(
-                Identification.station_id, Identification.kit_id, Identification.seq, Identification.content_hash
-            ).where(tuple_(Identification.station_id, Identification.kit_id, Identification.seq).in_(existing_keys))
-        ):
-            stored[(s, k, q)] = digest
-    for event in unique:
-        key = (event.station_id, event.kit_id, event.seq)
-        if key in inserted:
-            result.new.append(event)
-        elif stored.get(key) == hashes[key]:
-            result.duplicates.append(event)
-        else:
-            result.conflicts.append(event)
-    _bump_counters(session, result.new)
+    outcome = ingest_rows(session, [event_row(e) for e in events], now)
+    for event, letter in zip(events, outcome, strict=True):
+        {NEW: result.new, DUPLICATE: result.duplicates, CONFLICT: result.conflicts}[letter].append(event)
     return result
 
 
-def _bump_counters(session: Session, events: Iterable[IdentificationEvent]) -> None:
-    counts = Counter((e.station_id, local_hour(e.identified_at), e.sex, e.path) for e in events)
+def _bump_counts(session: Session, counts: Counter[tuple[str, int, str, str]]) -> None:
     if not counts:
         return
     table = TurnoutCounter.__table__
@@ -164,16 +182,53 @@ def _bump_counters(session: Session, events: Iterable[IdentificationEvent]) -> N
         index_elements=["station_id", "hour_local", "sex", "path"],
         set_={"count": table.c.count + stmt.excluded["count"]},
     )
+    # Sorted so two transactions touching the same counters lock them in the same order (no deadlock on PostgreSQL).
     session.connection().execute(
-        stmt, [{"station_id": s, "hour_local": h, "sex": x, "path": p, "count": n} for (s, h, x, p), n in counts.items()]
+        stmt, [{"station_id": s, "hour_local": h, "sex": x, "path": p, "count": n}
+               for (s, h, x, p), n in sorted(counts.items())]
     )
 
 
 def mark_seen(session: Session, kit_row_ids: Iterable[int], now: datetime | None = None) -> None:
-    """Record that these kits spoke just now (one statement for a whole batch)."""
+    """Record that these kits spoke just now (one statement per 1,000 kits)."""
     ids = sorted(set(kit_row_ids))
-    if ids:
-        session.execute(update(Kit).where(Kit.id.in_(ids)).values(last_seen_at=now or datetime.now(UTC)))
+    at = now or datetime.now(UTC)
+    for start in range(0, len(ids), 1000):
+        session.execute(update(Kit).where(Kit.id.in_(ids[start:start + 1000])).values(last_seen_at=at))
+
+
+def heartbeat_row(kit_row_id: int, beat: Heartbeat) -> list[Any]:
+    """A heartbeat as the ingest front hands it to the writer: [kit row id, sent_at ISO, devices JSON, pending,
+    paper_low]."""
+    return [kit_row_id, beat.sent_at.isoformat(), json.dumps(beat.devices, sort_keys=True), beat.pending,
+            beat.paper_low]
+
+
+def record_heartbeats(session: Session, rows: Sequence[Sequence[Any]], now: datetime | None = None) -> int:
+    """Keep each kit's latest device health from heartbeat rows (see :func:`heartbeat_row`), set-based.
+
+    Only the newest beat per kit in the batch is written, and only where it is newer than the stored one: a replayed
+    or reordered heartbeat changes nothing but ``last_seen_at``, which the caller records (:func:`mark_seen`).
+    Returns how many kits' health changed.
+    """
+    newest: dict[int, tuple[datetime, Sequence[Any]]] = {}
+    for row in rows:
+        sent = datetime.fromisoformat(row[1]) if isinstance(row[1], str) else row[1]
+        if row[0] not in newest or sent > newest[row[0]][0]:
+            newest[row[0]] = (sent, row)
+    if not newest:
+        return 0
+    stmt = (
+        update(Kit)
+        .where(Kit.id == bindparam("kid"), or_(Kit.heartbeat_at.is_(None), Kit.heartbeat_at < bindparam("sent")))
+        .values(heartbeat_at=bindparam("sent"), devices_json=bindparam("dev"), pending=bindparam("pend"),
+                paper_low=bindparam("paper"), last_seen_at=bindparam("now"))
+    )
+    at = now or datetime.now(UTC)
+    params = [{"kid": kid, "sent": sent, "dev": row[2], "pend": row[3], "paper": row[4], "now": at}
+              for kid, (sent, row) in sorted(newest.items())]
+    result = session.connection().execute(stmt, params)
+    return int(result.rowcount or 0)
 
 
 def record_heartbeat(session: Session, kit_row_id: int, beat: Heartbeat, now: datetime | None = None) -> bool:
@@ -204,9 +259,22 @@ def record_rejections(
 
 
 def load_kit_identities(session: Session) -> list[KitIdentity]:
-    """Every provisioned kit with its key and status, for the ZAP handler's cache."""
+    """Every provisioned kit with its key and status, for the ZAP handler's cache (plain rows, no ORM objects:
+    20,000 kits load in tens of milliseconds)."""
+    t = Kit.__table__
     return [
-        KitIdentity(row_id=k.id, station_id=k.station_id, kit_id=k.kit_id, public_key=k.public_key,
-                    status=k.status, training=k.training)
-        for k in session.scalars(select(Kit))
+        KitIdentity(row_id=i, station_id=s, kit_id=k, public_key=key, status=status, training=bool(training))
+        for i, s, k, key, status, training in session.execute(
+            select(t.c.id, t.c.station_id, t.c.kit_id, t.c.public_key, t.c.status, t.c.training)
+        )
     ]
+
+
+def registry_version(session: Session) -> tuple[int, int, int]:
+    """A cheap fingerprint of the kit registry: (kits, highest row id, revoked kits). Provisioning and revocation
+    both change it, so the ingest fronts reload the whole registry only when it says something changed."""
+    t = Kit.__table__
+    count, top, revoked = session.execute(
+        select(func.count(), func.coalesce(func.max(t.c.id), 0), func.count(t.c.revoked_at))
+    ).one()
+    return int(count), int(top), int(revoked)

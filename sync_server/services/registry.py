@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from dataclasses import dataclass
@@ -125,3 +126,30 @@ def revoke_kit(session: Session, station_id: str, kit_id: str, reason: str) -> N
     kit.status = "revoked"
     kit.revoked_at = datetime.now(UTC)
     kit.revoke_reason = reason[:200]
+
+
+def front_endpoints(endpoint: str, fronts: int) -> list[str]:
+    """The kits' endpoints of ``fronts`` ingest fronts: front ``i`` listens on ``endpoint``'s port plus ``i``.
+
+    ``tcp://HOST:PORT`` only (a kit reaches the CEC over TCP); one front keeps ``endpoint`` as it is (also ``*``).
+    """
+    if fronts < 1:
+        raise RegistryError("the server needs at least one ingest front")
+    if fronts == 1:
+        return [endpoint]
+    head, _, port = endpoint.rpartition(":")
+    if not endpoint.startswith("tcp://") or not port.isdigit():
+        raise RegistryError(f"several ingest fronts need a tcp://HOST:PORT endpoint with a fixed port, not {endpoint}")
+    return [f"{head}:{int(port) + i}" for i in range(fronts)]
+
+
+def kit_front(station_id: str, kit_id: str, fronts: int) -> int:
+    """Which ingest front a kit connects to: a stable hash of (station, kit), so the assignment needs no table, never
+    changes while the number of fronts does not, and spreads a registry's kits evenly."""
+    digest = hashlib.sha256(f"{station_id}/{kit_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % max(1, fronts)
+
+
+def kit_endpoint(endpoint: str, fronts: int, station_id: str, kit_id: str) -> str:
+    """The endpoint a kit is given at provisioning: its front's (see :func:`front_endpoints`, :func:`kit_front`)."""
+    return front_endpoints(endpoint, fronts)[kit_front(station_id, kit_id, fronts)]

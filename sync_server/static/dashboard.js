@@ -1,4 +1,7 @@
-// The CEC live page: one EventSource on /api/stream pushes the whole state every few seconds; nothing polls.
+// The CEC live page: one EventSource on /api/stream pushes a small state (figures, curve, map, kits, anomalies) every
+// second; the station table is read a page at a time from /api/turnout/stations/table, sorted and filtered by the
+// server, and re-read after each push. The charting library (4.8 MB of script, seconds to parse on a loaded machine)
+// is fetched only after the first state is on screen, and the charts are drawn once it has loaded.
 "use strict";
 
 const I18N = {
@@ -10,7 +13,7 @@ const I18N = {
     filter: "filter by station, oblast or district", oblast: "Oblast", district: "District", registered: "Registered", manual: "Manual",
     this_election: "this election", previous: "previous election", no_anomalies: "no anomalies",
     kit_summary: "{total} kits, {silent} silent, {faults} with device faults, {pending} messages waiting",
-    rows_shown: "{shown} of {total} stations shown",
+    rows_shown: "stations {from}-{to} of {total}",
     silent_station: "silent station", too_fast: "identifications faster than possible", outside_hours: "outside opening hours",
     manual_burst: "burst of manual fallback", far_from_peers: "curve far from its peers", repeated_overrides: "repeated supervisor overrides",
     same_person_twice: "same person at two stations"},
@@ -22,7 +25,7 @@ const I18N = {
     filter: "фильтр по участку, области или району", oblast: "Область", district: "Район", registered: "В списке", manual: "Вручную",
     this_election: "эти выборы", previous: "прошлые выборы", no_anomalies: "аномалий нет",
     kit_summary: "{total} комплектов, {silent} молчат, {faults} с неисправностями, {pending} сообщений в очереди",
-    rows_shown: "показано {shown} из {total} участков",
+    rows_shown: "участки {from}-{to} из {total}",
     silent_station: "участок молчит", too_fast: "идентификации быстрее возможного", outside_hours: "вне часов голосования",
     manual_burst: "всплеск ручного ввода", far_from_peers: "кривая далека от соседей", repeated_overrides: "повторные решения председателя",
     same_person_twice: "один человек на двух участках"},
@@ -34,7 +37,7 @@ const I18N = {
     filter: "участок, облус же район боюнча чыпкалоо", oblast: "Облус", district: "Район", registered: "Тизмеде", manual: "Кол менен",
     this_election: "бул шайлоо", previous: "мурунку шайлоо", no_anomalies: "аномалия жок",
     kit_summary: "{total} комплект, {silent} үнсүз, {faults} бузук түзмөк менен, {pending} билдирүү кезекте",
-    rows_shown: "{total} участоктон {shown} көрсөтүлдү",
+    rows_shown: "{total} участоктон {from}-{to}",
     silent_station: "участок үнсүз", too_fast: "мүмкүн болгондон тез идентификация", outside_hours: "шайлоо убактысынан тышкары",
     manual_burst: "кол менен киргизүүнүн көбөйүшү", far_from_peers: "ийри сызык коңшуларынан алыс", repeated_overrides: "төрагалардын кайталанган чечимдери",
     same_person_twice: "бир адам эки участокто"},
@@ -46,8 +49,8 @@ const TILES = {"Talas": [0, 0], "Bishkek": [1.5, 0], "Chuy": [2, 0.7], "Issyk-Ku
 
 let lang = localStorage.getItem("shailoo-lang") || "en";
 let state = null;
-let sortKey = "station_id", sortDir = 1;
-const MAX_ROWS = 3000;
+let sortKey = "station_id", sortDir = 1, offset = 0, accessToken = "", tableRequest = 0;
+const PAGE_ROWS = 100;
 
 function t(key, vars) {
   let s = (I18N[lang] && I18N[lang][key]) || I18N.en[key] || key;
@@ -89,26 +92,36 @@ function renderMap() {
     {displayModeBar: false, responsive: true});
 }
 
+let page = null;
+
+async function loadStations() {
+  const ticket = ++tableRequest;
+  const q = document.getElementById("filter").value.trim();
+  const params = new URLSearchParams({offset: offset, limit: PAGE_ROWS, sort: sortKey, dir: sortDir === 1 ? "asc" : "desc", q: q});
+  try {
+    const response = await fetch("/api/turnout/stations/table?" + params, {headers: {Authorization: "Bearer " + accessToken}});
+    if (!response.ok) return;
+    const body = await response.json();
+    if (ticket !== tableRequest) return;  // a newer request (sort, filter, page) is on its way
+    page = body;
+    renderStations();
+  } catch (err) { /* the next push retries */ }
+}
+
 function renderStations() {
-  const q = document.getElementById("filter").value.trim().toLowerCase();
-  let rows = state.turnout.stations;
-  if (q) rows = rows.filter(r => (r.station_id + " " + r.oblast + " " + r.district).toLowerCase().includes(q));
-  rows = rows.slice().sort((a, b) => {
-    const x = a[sortKey], y = b[sortKey];
-    if (x === y) return 0;
-    if (x === null) return 1;
-    if (y === null) return -1;
-    return (x < y ? -1 : 1) * sortDir;
-  });
-  const shown = rows.slice(0, MAX_ROWS);
-  document.querySelector("#stations tbody").innerHTML = shown.map(r =>
+  if (!page) return;
+  document.querySelector("#stations tbody").innerHTML = page.rows.map(r =>
     `<tr><td>${r.station_id}</td><td>${r.oblast}</td><td>${r.district}</td><td>${r.registered}</td>` +
     `<td>${r.identified}</td><td>${fmtPct(r.percent)}</td><td>${r.manual}</td></tr>`).join("");
   document.querySelectorAll("#stations th").forEach(th => {
     th.classList.toggle("sorted-asc", th.dataset.key === sortKey && sortDir === 1);
     th.classList.toggle("sorted-desc", th.dataset.key === sortKey && sortDir === -1);
   });
-  document.getElementById("rows-note").textContent = t("rows_shown", {shown: shown.length, total: state.turnout.stations.length});
+  document.getElementById("rows-note").textContent = t("rows_shown",
+    {from: page.total ? page.offset + 1 : 0, to: page.offset + page.rows.length, total: page.total});
+  document.getElementById("prev").disabled = page.offset === 0;
+  document.getElementById("next").disabled = page.offset + page.rows.length >= page.total;
+  document.body.dataset.tableRows = String(page.rows.length);
 }
 
 function renderKits() {
@@ -139,16 +152,34 @@ function render() {
   document.getElementById("kpi-silent").textContent = state.kits.silent;
   const manual = tu.total ? 100 * tu.by_path.manual / tu.total : null;
   document.getElementById("kpi-manual").textContent = fmtPct(manual);
-  renderCurve(); renderMap(); renderStations(); renderKits(); renderAnomalies();
+  renderCharts(); renderStations(); renderKits(); renderAnomalies();
   document.getElementById("status").textContent = t("status_live") + " " + new Date().toLocaleTimeString();
+}
+
+function renderCharts() {
+  if (!window.Plotly || !state) return;
+  renderCurve(); renderMap();
+  document.body.dataset.charts = String(Number(document.body.dataset.charts || 0) + 1);
+}
+let chartsRequested = false;
+function loadCharts() {
+  if (chartsRequested) return;
+  chartsRequested = true;
+  const script = document.createElement("script");
+  script.src = "/static/plotly.min.js";
+  script.onload = renderCharts;
+  document.head.appendChild(script);
 }
 
 function connect(token) {
   document.getElementById("main").hidden = false;
+  accessToken = token;
   const source = new EventSource("/api/stream?access_token=" + encodeURIComponent(token));
   source.addEventListener("state", ev => {
     state = JSON.parse(ev.data);
     render();
+    loadStations();
+    setTimeout(loadCharts, 0);
     document.body.dataset.updates = String(Number(document.body.dataset.updates) + 1);
     document.body.dataset.total = String(state.turnout.total);
   });
@@ -160,9 +191,12 @@ document.querySelectorAll("#langs button").forEach(b => b.addEventListener("clic
 }));
 document.querySelectorAll("#stations th").forEach(th => th.addEventListener("click", () => {
   if (sortKey === th.dataset.key) sortDir = -sortDir; else { sortKey = th.dataset.key; sortDir = th.dataset.key === "station_id" ? 1 : -1; }
-  if (state) renderStations();
+  offset = 0;
+  if (state) loadStations();
 }));
-document.getElementById("filter").addEventListener("input", () => { if (state) renderStations(); });
+document.getElementById("filter").addEventListener("input", () => { offset = 0; if (state) loadStations(); });
+document.getElementById("prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE_ROWS); loadStations(); });
+document.getElementById("next").addEventListener("click", () => { offset += PAGE_ROWS; loadStations(); });
 
 const params = new URLSearchParams(location.search);
 if (params.get("lang") && I18N[params.get("lang")]) lang = params.get("lang");

@@ -65,17 +65,31 @@ def test_dashboard_paints_updates_live_and_speaks_three_languages(live: tuple[In
         total = int(page.evaluate("document.body.dataset.total"))
         assert total > 0
         assert page.locator("#kpi-total").inner_text().replace(",", "") == str(total)
+        # Charts once the charting library has loaded; the station table a page (100 rows) at a time.
+        page.wait_for_function("Number(document.body.dataset.charts) >= 1 && document.body.dataset.tableRows",
+                               timeout=20_000)
         assert page.locator("#curve .main-svg").count() > 0 and page.locator("#map .main-svg").count() > 0
         assert "previous election" in page.locator("#curve").inner_text()
-        assert page.locator("#stations tbody tr").count() == 270
+        assert page.locator("#stations tbody tr").count() == 100
+        assert page.locator("#rows-note").inner_text() == "stations 1-100 of 270"
         assert page.locator(".anomaly[data-kind='manual_burst']").count() >= 1
         page.screenshot(path=str(SCREENSHOTS / "dashboard-en.png"), full_page=True)
 
-        # Sorting: click "Turnout" (descending first), the first row has the highest percentage.
+        # Sorting (by the server): click "Turnout" (descending first), the first row has the highest percentage.
         page.locator("#stations th[data-key='percent']").click()
-        first = page.locator("#stations tbody tr").first.locator("td").nth(5).inner_text()
-        second = page.locator("#stations tbody tr").nth(1).locator("td").nth(5).inner_text()
-        assert float(first.rstrip("%")) >= float(second.rstrip("%"))
+        page.wait_for_selector("#stations th[data-key='percent'].sorted-desc")
+        cells = page.locator("#stations tbody tr td:nth-child(6)").all_inner_texts()
+        percents = [float(c.rstrip("%")) for c in cells]
+        assert percents == sorted(percents, reverse=True) and len(percents) == 100
+        # Paging: the next page continues below the first page's lowest turnout.
+        page.locator("#next").click()
+        page.wait_for_function("document.getElementById('rows-note').textContent.includes('101-200')")
+        second_page = [float(c.rstrip("%")) for c in page.locator("#stations tbody tr td:nth-child(6)").all_inner_texts()]
+        assert max(second_page) <= min(percents)
+        # Filtering by oblast: every row shown is in it.
+        page.locator("#filter").fill("Naryn")
+        page.wait_for_function("document.getElementById('rows-note').textContent.startsWith('stations 1-')")
+        assert set(page.locator("#stations tbody tr td:nth-child(2)").all_inner_texts()) == {"Naryn"}
 
         # A kit sends 25 identifications over the real link: the page updates by itself.
         keys = cec.provision("1001", "7")

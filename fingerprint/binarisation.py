@@ -25,6 +25,17 @@ def _drop_small(binary: npt.NDArray[np.uint8], min_area: int) -> npt.NDArray[np.
 
 def binarise(enhanced: npt.NDArray[np.float32], mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     """Ridge map (True on ridges) of the enhanced image inside ``mask``."""
+    # Only the bounding box of the foreground can hold ridges.
+    ys, xs = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+    out = np.zeros(mask.shape, dtype=bool)
+    if len(ys) == 0:
+        return out
+    box = (slice(int(ys[0]), int(ys[-1]) + 1), slice(int(xs[0]), int(xs[-1]) + 1))
+    out[box] = _binarise(enhanced[box], mask[box])
+    return out
+
+
+def _binarise(enhanced: npt.NDArray[np.float32], mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     ridges = ((enhanced < 0) & mask).astype(np.uint8)
     ridges = _drop_small(ridges, p.MIN_BLOB_AREA_PX)
     valleys = ((1 - ridges) & mask.astype(np.uint8)).astype(np.uint8)

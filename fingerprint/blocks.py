@@ -19,6 +19,8 @@ _B = p.BLOCK_SIZE_PX
 _S = p.BLOCK_STEP_PX
 _WINDOW_1D = np.sin(np.pi * (np.arange(_B) + 0.5) / _B).astype(np.float32)
 WINDOW = np.outer(_WINDOW_1D, _WINDOW_1D)
+#: The taper's own spectrum (what a constant window of grey level 1 looks like).
+_WINDOW_SPECTRUM = scipy.fft.rfft2(WINDOW).astype(np.complex64)
 #: Spatial frequency of every rfft2 coefficient (cycles/px), its radius and the direction of its wave vector
 #: (radians, pixel frame: x right, y down).
 FREQ_Y = np.fft.fftfreq(_B)[:, None].astype(np.float32)
@@ -65,10 +67,14 @@ def analyse(image: npt.NDArray[np.float32]) -> BlockSpectra:
     height, width = image.shape
     top, bottom, _ = _padding(height)
     left, right, _ = _padding(width)
-    padded = np.pad(image, ((top, bottom), (left, right)), mode="reflect")
+    padded = np.pad(np.asarray(image, dtype=np.float32), ((top, bottom), (left, right)), mode="reflect")
     windows = np.lib.stride_tricks.sliding_window_view(padded, (_B, _B))[::_S, ::_S]
-    windows = windows - windows.mean(axis=(2, 3), keepdims=True)
-    spectra = scipy.fft.rfft2((windows * WINDOW).astype(np.float32)).astype(np.complex64, copy=False)
+    # Removing a window's mean m before the taper is, by linearity, subtracting m times the taper's own spectrum
+    # afterwards; m is the mean of the window's four step-sized cells (the padded image is a whole number of cells).
+    cells = padded.reshape(padded.shape[0] // _S, _S, padded.shape[1] // _S, _S).mean(axis=(1, 3), dtype=np.float32)
+    means = 0.25 * (cells[:-1, :-1] + cells[1:, :-1] + cells[:-1, 1:] + cells[1:, 1:])
+    spectra = scipy.fft.rfft2(windows * WINDOW).astype(np.complex64, copy=False)
+    spectra -= means[:, :, None, None] * _WINDOW_SPECTRUM
     power = (spectra.real**2 + spectra.imag**2).astype(np.float32, copy=False)
     return BlockSpectra(spectra, power, height, width)
 

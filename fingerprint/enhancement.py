@@ -65,5 +65,9 @@ def enhance(
     c = np.clip((block_coherence * _COHERENCE_BINS).astype(np.intp), 0, _COHERENCE_BINS - 1)
     if block_mask is None:
         return synthesise(blocks, blocks.spectra * _filter_bank()[o, f, c])
-    filtered = blocks.spectra[block_mask] * _filter_bank()[o[block_mask], f[block_mask], c[block_mask]]
+    gains = _filter_bank()[o[block_mask], f[block_mask], c[block_mask]]
+    # The filters are real: scale the real and imaginary parts (a float32 view) rather than promote the gains to
+    # complex numbers.
+    filtered = blocks.spectra[block_mask]
+    filtered.view(np.float32).reshape(*filtered.shape, 2)[...] *= gains[..., None]
     return synthesise(blocks, filtered, block_mask)

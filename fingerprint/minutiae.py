@@ -48,8 +48,9 @@ class RawMinutiae:
         return int(self.x.shape[0])
 
 
-def _branch_starts(y: int, x: int, code: int) -> list[tuple[int, int]]:
-    """One start pixel per run of neighbours around (y, x) (a bifurcation has three runs); 4-neighbours first."""
+def _run_starts(code: int) -> list[tuple[int, int]]:
+    """One offset (dy, dx) per run of neighbours in a neighbourhood ``code`` (a bifurcation has three runs), the
+    4-neighbour of the run if it has one: where the branches of a minutia start."""
     bits = [(code >> k) & 1 for k in range(8)]
     if all(bits):
         return []
@@ -65,22 +66,33 @@ def _branch_starts(y: int, x: int, code: int) -> list[tuple[int, int]]:
     for run in runs:
         orth = [k for k in run if k % 2 == 0]
         k = orth[0] if orth else run[0]
-        out.append((y + NEIGHBOURS[k][0], x + NEIGHBOURS[k][1]))
+        out.append(NEIGHBOURS[k])
     return out
 
 
+_RUN_STARTS = [_run_starts(code) for code in range(256)]
+
+
 def _trace(
-    codes: npt.NDArray[np.uint8],
-    index: dict[tuple[int, int], int],
-    origin: tuple[int, int],
-    first: tuple[int, int],
-    blocked: set[tuple[int, int]],
-) -> tuple[tuple[int, int], int, int]:
-    """Follow the skeleton from ``origin`` through ``first``; returns (point at the direction distance or the last
-    point, steps taken, index of the minutia reached or -1)."""
+    codes: bytes,
+    width: int,
+    index: dict[int, int],
+    origin: int,
+    first: int,
+    blocked: set[int],
+) -> tuple[int, int, int]:
+    """Follow the skeleton from ``origin`` through ``first`` (flat pixel indices ``y * width + x`` of an image whose
+    neighbourhood codes are ``codes``, one byte per pixel); returns (point at the direction distance or the last
+    point, steps taken, index of the minutia reached or -1).
+
+    At each step the next pixel is the first unvisited neighbour, a 4-neighbour before a diagonal one (the order
+    of ``_OFFSETS``). Flat indices and a ``bytes`` lookup keep this loop, the extractor's only per-pixel Python
+    code, cheap.
+    """
     prev, cur = origin, first
     visited = {origin, *blocked}
     direction_point = cur
+    offsets = _FLAT_OFFSETS[width]
     for step in range(1, _TRACE_STEPS + 1):
         if step <= p.DIRECTION_TRACE_PX:
             direction_point = cur
@@ -88,35 +100,56 @@ def _trace(
         if hit >= 0:
             return direction_point, step, hit
         visited.add(cur)
-        nxt = None
-        for dy, dx in _OFFSETS[int(codes[cur])]:
-            cand = (cur[0] + dy, cur[1] + dx)
+        nxt = -1
+        for delta, orthogonal in offsets[codes[cur]]:
+            cand = cur + delta
             if cand not in visited and cand != prev:
                 nxt = cand
-                if dy == 0 or dx == 0:
+                if orthogonal:
                     break
-        if nxt is None:
+        if nxt < 0:
             return direction_point, step, -1
         prev, cur = cur, nxt
     return direction_point, _TRACE_STEPS, -1
+
+
+class _FlatOffsets(dict[int, list[list[tuple[int, bool]]]]):
+    """Per image width: for each neighbourhood code, the (flat offset, is a 4-neighbour) of its neighbours."""
+
+    def __missing__(self, width: int) -> list[list[tuple[int, bool]]]:
+        table = [[(dy * width + dx, dy == 0 or dx == 0) for dy, dx in offsets] for offsets in _OFFSETS]
+        self[width] = table
+        return table
+
+
+_FLAT_OFFSETS = _FlatOffsets()
 
 
 def detect_minutiae(skeleton: npt.NDArray[np.bool_], orientation: OrientationField) -> RawMinutiae:
     """Candidate minutiae of a skeleton, with directions aligned to the orientation field."""
     cn = crossing_numbers(skeleton)
     ys, xs = np.nonzero((cn == 1) | (cn == 3))
-    codes = neighbour_codes(skeleton)
-    index = {(int(y), int(x)): i for i, (y, x) in enumerate(zip(ys, xs, strict=True))}
+    # A one-pixel frame of empty pixels keeps every traced neighbour inside the flat image (no bounds checks).
+    height, width = skeleton.shape
+    framed = np.zeros((height + 2, width + 2), dtype=bool)
+    framed[1:-1, 1:-1] = skeleton
+    stride = width + 2
+    codes = neighbour_codes(framed).tobytes()
+    flat = ((ys + 1) * stride + (xs + 1)).tolist()
+    index = {f: i for i, f in enumerate(flat)}
     ridge_angles, coherence32 = orientation.at(ys, xs)
+    minutia_codes = [codes[f] for f in flat]
     angles = np.zeros(len(ys))
     kinds = np.zeros(len(ys), dtype=np.int64)
     links: list[tuple[int, int, int]] = []
     for i, (y, x) in enumerate(zip(ys.tolist(), xs.tolist(), strict=True)):
-        starts = _branch_starts(y, x, int(codes[y, x]))
+        origin = flat[i]
+        starts = [origin + dy * stride + dx for dy, dx in _RUN_STARTS[minutia_codes[i]]]
         ends: list[tuple[float, float]] = []
         for s in starts:
-            point, length, hit = _trace(codes, index, (y, x), s, set(starts) - {s})
-            ends.append((point[1] - x, point[0] - y))
+            point, length, hit = _trace(codes, stride, index, origin, s, set(starts) - {s})
+            py, px = divmod(point, stride)
+            ends.append((px - 1 - x, py - 1 - y))
             if hit >= 0 and hit != i and length <= p.SHORT_BRANCH_PX:
                 links.append((i, hit, length))
         if cn[y, x] == 1:
@@ -144,5 +177,5 @@ def _away_from_stem(ends: list[tuple[float, float]]) -> tuple[float, float]:
         return ends[0] if ends else (1.0, 0.0)
     dirs = [math.atan2(vy, vx) for vx, vy in ends[:3]]
     spread = [sum(abs(_wrap(dirs[k] - dirs[j])) for j in range(3) if j != k) for k in range(3)]
-    stem = ends[int(np.argmax(spread))]
+    stem = ends[max(range(3), key=spread.__getitem__)]  # the first of equal maxima, as argmax
     return -stem[0], -stem[1]

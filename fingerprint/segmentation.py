@@ -19,6 +19,8 @@ from fingerprint.blocks import RADIUS, BlockSpectra, block_to_pixels
 
 _BAND = (RADIUS >= 1.0 / p.MAX_RIDGE_PERIOD_PX) & (RADIUS <= 1.0 / p.MIN_RIDGE_PERIOD_PX)
 _AC = RADIUS > 0
+#: Both masks as the columns of one (coefficients, 2) float32 matrix.
+_BAND_AND_AC = np.stack([_BAND.ravel(), _AC.ravel()], axis=1).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,23 @@ def _fill_holes(mask: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     return np.asarray((~outside[1:-1, 1:-1]).astype(np.uint8))
 
 
+#: The envelope is smooth on the scale of REFINE_SIGMA_PX, so it is computed on a grid this many times coarser
+#: (area averaging down, bilinear back up): the same field for a sixteenth of the work.
+_ENVELOPE_STEP = 4
+
+
+def _envelope(enhanced: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Local energy of the enhanced ridges: Gaussian average (σ = ``REFINE_SIGMA_PX``) of the squared signal."""
+    height, width = enhanced.shape
+    small_size = (max(1, -(-width // _ENVELOPE_STEP)), max(1, -(-height // _ENVELOPE_STEP)))
+    small = cv2.resize(enhanced * enhanced, small_size, interpolation=cv2.INTER_AREA)
+    # The area averaging already spreads the energy over one coarse cell (variance step²/12 px²); the blur adds the
+    # rest of σ², in coarse pixels.
+    sigma = np.sqrt(max(p.REFINE_SIGMA_PX**2 - _ENVELOPE_STEP**2 / 12.0, 0.25)) / _ENVELOPE_STEP
+    small = cv2.GaussianBlur(small, (0, 0), float(sigma))
+    return np.asarray(cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR), dtype=np.float32)
+
+
 def refine(segmentation: Segmentation, enhanced: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
     """Pixel-exact foreground: inside the window mask, where the enhanced ridge signal keeps a strong envelope.
 
@@ -55,8 +74,9 @@ def refine(segmentation: Segmentation, enhanced: npt.NDArray[np.float32]) -> npt
     mask = segmentation.mask
     if not mask.any():
         return mask
-    envelope = cv2.GaussianBlur(enhanced * enhanced, (0, 0), p.REFINE_SIGMA_PX)
-    level = float(np.median(envelope[mask]))
+    envelope = _envelope(enhanced)
+    # The median of a smooth field: every second row and column give it as well as all pixels.
+    level = float(np.median(envelope[::2, ::2][mask[::2, ::2]])) if mask[::2, ::2].any() else 0.0
     refined = (envelope >= p.REFINE_ENERGY_FRACTION * level) & mask
     refined = _fill_holes(_largest_region(refined.astype(np.uint8))).astype(bool)
     return np.asarray(refined)
@@ -72,9 +92,9 @@ def near_foreground(segmentation: Segmentation) -> npt.NDArray[np.bool_]:
 
 def segment(blocks: BlockSpectra, grey_std: float) -> Segmentation:
     """Foreground of the image analysed in ``blocks``; ``grey_std`` is the whole image's grey-level deviation."""
-    power = blocks.power
-    band = (power * _BAND).sum(axis=(2, 3)).astype(np.float32)
-    total = (power * _AC).sum(axis=(2, 3)).astype(np.float32)
+    power = blocks.power.reshape(*blocks.shape, -1)
+    # Weighted sums over each window's coefficients as one matrix product.
+    band, total = np.moveaxis(power @ _BAND_AND_AC, -1, 0)
     ratio = np.where(total > 0, band / np.maximum(total, 1e-12), 0.0).astype(np.float32)
     rows, cols = blocks.shape
     if grey_std < p.BLANK_STD_GREY or not np.any(band > 0):

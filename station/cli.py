@@ -299,18 +299,21 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"error: the kit could not start: {exc}")
         return 1
     stop_hourly = threading.Event()
+    app = create_app(kit, Sessions(args.lock_after))
+    printer_lock = app.state.jobs.devices["printer"]  # one conversation at a time on the printer's line
 
     def _hourly() -> None:
         while not stop_hourly.wait(20):
             try:
-                kit.maybe_hourly_receipt()
+                with printer_lock:
+                    kit.maybe_hourly_receipt()
             except StationError as exc:
                 logging.getLogger(__name__).warning("hourly receipt: %s", exc)
 
     threading.Thread(target=_hourly, name="hourly-receipts", daemon=True).start()
     print(f"operator screen on http://{args.host}:{args.port}/")
     try:
-        uvicorn.run(create_app(kit, Sessions(args.lock_after)), host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     finally:
         stop_hourly.set()
         if kit.peers is not None:

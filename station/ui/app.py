@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,12 +26,14 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from station.devices.errors import DeviceError
+from station.devices.health import ErrorCode
 from station.errors import StationError
 from station.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 from station.identify import FallbackReason, Outcome, mark, undo
 from station.receipts import BISHKEK, ReceiptKind, make_receipt, receipt_slip
 from station.runtime import KitRuntime
 from station.staff import find_by_pin
+from station.ui.device_poll import PRINTER_POLL_S, PrinterPoller
 from station.ui.jobs import FlowJobs
 from station.ui.mrz_form import mrz_from_form
 from station.ui.sessions import LoginGuard, Session, Sessions
@@ -46,6 +50,9 @@ CONFIRM_SETTLE_S = 3.0
 CANCEL_SETTLE_S = 3.0
 #: Device states the screen names (the drivers' ``DeviceState`` values, plus ``absent`` for no device).
 _DEVICE_STATES = ("ready", "busy", "not_ready", "disconnected", "absent")
+#: Device error codes that come from the voter or the operator, not from the device (``ErrorCode`` 101, 103, 201,
+#: 202, 205): the device stays "ready" on the status panel.
+_VOTER_CODES = frozenset({101, 103, 201, 202, 205})
 #: Longest long-poll of ``/api/flow?wait=S`` (seconds).
 MAX_WAIT_S = 30.0
 
@@ -76,13 +83,22 @@ Worker = Annotated[Session, Depends(_worker)]
 Supervisor = Annotated[Session, Depends(_supervisor)]
 
 
-def create_app(kit: KitRuntime, sessions: Sessions | None = None) -> FastAPI:
-    """The operator screen for ``kit``."""
-    app = FastAPI(title="Shailoo ID kit", docs_url=None, redoc_url=None, openapi_url=None)
+def create_app(kit: KitRuntime, sessions: Sessions | None = None, printer_poll_s: float = PRINTER_POLL_S) -> FastAPI:
+    """The operator screen for ``kit``; while served, an idle printer's status is read every ``printer_poll_s``."""
+    jobs = FlowJobs(kit.lock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        poller = PrinterPoller(kit.printer, jobs.devices["printer"], printer_poll_s).start()
+        try:
+            yield
+        finally:
+            poller.stop()
+
+    app = FastAPI(title="Shailoo ID kit", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     templates = Jinja2Templates(directory=_HERE / "templates")
     sessions = sessions or Sessions()
-    jobs = FlowJobs(kit.lock)
     guard = LoginGuard()
     app.state.sessions = sessions
     app.state.kit = kit
@@ -114,6 +130,7 @@ def create_app(kit: KitRuntime, sessions: Sessions | None = None) -> FastAPI:
             "bishkek": BISHKEK,
             "lock_after": sessions.lock_after_s,
             "dev_labels": {state: t(f"dev.{state}") for state in _DEVICE_STATES},
+            "code_labels": {int(code): t(f"devcode.{int(code)}") for code in ErrorCode if code},
             **extra,
         }
         return templates.TemplateResponse(request, name, context)
@@ -355,7 +372,8 @@ def create_app(kit: KitRuntime, sessions: Sessions | None = None) -> FastAPI:
     @app.post("/supervisor/reprint/{record_id}")
     def do_reprint(record_id: int, session: Supervisor) -> RedirectResponse:
         try:
-            reprint(kit.store, kit.printer, record_id, session.worker_id)
+            with jobs.devices["printer"]:
+                reprint(kit.store, kit.printer, record_id, session.worker_id)
         except StationError:
             return back("/supervisor?error=reprint_failed")
         return back("/supervisor?done=reprint")
@@ -378,7 +396,8 @@ def create_app(kit: KitRuntime, sessions: Sessions | None = None) -> FastAPI:
         app.state.last_receipt = receipt
         if kit.printer is not None:
             try:
-                kit.printer.print_slip(receipt_slip(receipt, kit.training))
+                with jobs.devices["printer"]:
+                    kit.printer.print_slip(receipt_slip(receipt, kit.training))
             except DeviceError:
                 return back("/receipt?error=reprint_failed")
         return back("/receipt")
@@ -452,8 +471,20 @@ def _status(kit: KitRuntime, jobs: FlowJobs | None = None) -> dict[str, Any]:
         # The reader's driver says "busy" while a card merely lies on it; to the operator it is ready (whether a
         # card is there is shown beside the card form).
         devices["card_reader"] = "ready"
+    codes = {}
+    for name, device in (("scanner", kit.scanner), ("card_reader", reader), ("printer", kit.printer)):
+        health = getattr(device, "health", None)
+        code = int(getattr(health, "code", 0) or 0)
+        if code in _VOTER_CODES:
+            # No finger in time, a poor image, no card, a mistyped MRZ, a card moved: the flow's notice says what
+            # to do; the device itself is fine.
+            if devices.get(name) == "not_ready":
+                devices[name] = "ready"
+        elif code and not (name == "scanner" and devices.get("scanner") == "busy"):
+            codes[name] = code  # the numbered problem the screen explains (devcode.* in the catalogues)
     return {
         "devices": devices,
+        "device_codes": codes,
         "peers": kit.connected_peers(),
         "counters": c.as_dict(),
         "refused_cards": refused_cards(kit.store),

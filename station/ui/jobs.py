@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 
 #: Job kinds the operator may cancel: waiting for a finger or a card (a commit and its slip run to the end).
 CANCELLABLE = frozenset({"capture", "card"})
+#: The device each job kind talks to. A job holds that device's lock for its whole run, and so does anything else
+#: that talks to the device (reprints, receipts, the printer's status poll): the serial drivers are not thread-safe,
+#: and two conversations interleaved on one line would garble both.
+JOB_DEVICE = {"capture": "scanner", "card": "card_reader", "confirm": "printer"}
 
 
 @dataclass
@@ -45,6 +49,8 @@ class FlowJobs:
 
     def __init__(self, lock: threading.RLock) -> None:
         self.lock = lock
+        #: One lock per device (see :data:`JOB_DEVICE`).
+        self.devices: dict[str, threading.Lock] = {name: threading.Lock() for name in set(JOB_DEVICE.values())}
         self.current: Job | None = None
         #: The error key of the last job that failed (``error.*`` in the catalogues), shown once by the next page.
         self.last_error = ""
@@ -67,8 +73,10 @@ class FlowJobs:
         return True
 
     def _run(self, job: Job, flow: Flow, step: Callable[[threading.Event], None]) -> None:
+        device = self.devices[JOB_DEVICE[job.kind]] if job.kind in JOB_DEVICE else threading.Lock()
         try:
-            step(job.cancel)
+            with device:
+                step(job.cancel)
         except CaptureCancelled:
             pass  # the flow is cancelled below
         except StoreError:

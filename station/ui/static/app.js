@@ -19,8 +19,9 @@
   });
 
   var body = document.body;
-  var labels = {};
+  var labels = {}, codeLabels = {};
   try { labels = JSON.parse(body.dataset.devLabels || "{}"); } catch (e) { labels = {}; }
+  try { codeLabels = JSON.parse(body.dataset.codeLabels || "{}"); } catch (e) { codeLabels = {}; }
   function locked(r) { if (r.status === 401) { window.location = "/login"; return null; } return r.ok ? r.json() : null; }
 
   if (body.dataset.loggedIn) {
@@ -47,6 +48,8 @@
           li.className = "dev " + state;
           var b = li.querySelector("b");
           if (b && b.dataset.state !== state) { b.dataset.state = state; b.textContent = labels[state] || state; }
+          var span = document.getElementById("devcode-" + name), code = String((s.device_codes || {})[name] || 0);
+          if (span && span.dataset.code !== code) { span.dataset.code = code; span.textContent = code === "0" ? "" : (codeLabels[code] || code); }
         });
         if (peers) peers.textContent = peers.textContent.replace(/\d+\s*$/, String(s.peers));
       }).catch(function () {});

@@ -170,3 +170,13 @@ def test_unreadable_template_is_refused_at_the_cec(cec_keys: dict[str, Path]) ->
     voters[1] = voters[1].__class__(**{**voters[1].__dict__, "templates": {1: b"not a template"}})
     with pytest.raises(ListPackageError, match="finger 1: the enrolled template cannot be read"):
         _build(cec_keys, voters)
+
+
+def test_station_without_enrolled_fingers_has_an_empty_packed_gallery(
+    kit: KitStore, cec_keys: dict[str, Path]
+) -> None:
+    voters = [v.__class__(**{**v.__dict__, "templates": {}}) for v in national_list()]
+    assert _load(kit, _build(cec_keys, voters), cec_keys) == 5
+    matcher = NativeMatcher()
+    assert Gallery(kit, load_list_key(cec_keys["list"])).prepare(matcher) == "packed"
+    assert len(matcher._native_gallery) == 0

@@ -231,8 +231,11 @@ def test_card_then_finger_on_the_screen_in_kyrgyz_and_russian(card_kit: CardKit)
             assert page.locator("#dev-scanner").get_attribute("class") == "dev busy"
             shot(f"{lang}-19-finger-waiting")
             ck.feed.append(load_grey(FVC / f"{101 + subject}_2.tif"))
+            started = time.perf_counter()
             ck.scanner_emu.faults.finger_present = True
             flow_state("confirm")
+            # Finger down to the match on screen: image upload over the pty, extraction, 1:1, the page's reload.
+            print(f"finger placed -> match on screen: {(time.perf_counter() - started) * 1000:.0f} ms")
             shot(f"{lang}-16-card-finger-matched")
             page.click("#confirm")
             flow_state("printed")
@@ -254,8 +257,12 @@ def test_card_then_finger_on_the_screen_in_kyrgyz_and_russian(card_kit: CardKit)
         flow_state("await_card", "card_bac")
         assert "номерин" in page.locator("#notice").inner_text()
         shot("ky-14-card-wrong-mrz")
+        started = time.perf_counter()
         type_fields(holder.document_number, "15.02.1990", "01.01.2034")
         flow_state("await_finger")
+        # Press "Read card" to the voter on screen: chip read (BAC, DG1/DG2/DG11/DG15, passive and active
+        # authentication), list look-up, page reload in Chromium.
+        print(f"read card -> voter on screen: {(time.perf_counter() - started) * 1000:.0f} ms")
         finger_and_confirm("ky", 0)
 
         # The same card again: already voted, with when and where.

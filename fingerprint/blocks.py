@@ -116,13 +116,15 @@ def block_to_pixels(values: npt.NDArray[np.floating], height: int, width: int) -
     """Bilinear interpolation of a per-window value to every pixel (window centres as sample points)."""
     import cv2
 
-    rows, cols = values.shape
-    # Map pixel coordinates to fractional window indices: centre of window r is at r*S + S/2.
-    ys = (np.arange(height, dtype=np.float32) - _S / 2.0) / _S
-    xs = (np.arange(width, dtype=np.float32) - _S / 2.0) / _S
-    map_x = np.broadcast_to(xs[None, :], (height, width)).astype(np.float32)
-    map_y = np.broadcast_to(ys[:, None], (height, width)).astype(np.float32)
+    # Pixel (x, y) reads the window grid at ((x - S/2) / S, (y - S/2) / S): one affine map, no coordinate images.
+    to_grid = np.array([[1.0 / _S, 0.0, -0.5], [0.0, 1.0 / _S, -0.5]], dtype=np.float64)
     return np.asarray(
-        cv2.remap(values.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE),
+        cv2.warpAffine(
+            values.astype(np.float32),
+            to_grid,
+            (width, height),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REPLICATE,
+        ),
         dtype=np.float32,
     )

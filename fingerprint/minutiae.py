@@ -20,7 +20,7 @@ import numpy.typing as npt
 from fingerprint import parameters as p
 from fingerprint.model import MinutiaKind
 from fingerprint.orientation import OrientationField
-from fingerprint.thinning import NEIGHBOURS, crossing_numbers, neighbour_codes
+from fingerprint.thinning import NEIGHBOURS, crossing_from_codes, neighbour_codes
 
 #: Neighbour offsets per 8-bit neighbourhood code.
 _OFFSETS: list[list[tuple[int, int]]] = [
@@ -127,14 +127,15 @@ _FLAT_OFFSETS = _FlatOffsets()
 
 def detect_minutiae(skeleton: npt.NDArray[np.bool_], orientation: OrientationField) -> RawMinutiae:
     """Candidate minutiae of a skeleton, with directions aligned to the orientation field."""
-    cn = crossing_numbers(skeleton)
-    ys, xs = np.nonzero((cn == 1) | (cn == 3))
     # A one-pixel frame of empty pixels keeps every traced neighbour inside the flat image (no bounds checks).
     height, width = skeleton.shape
     framed = np.zeros((height + 2, width + 2), dtype=bool)
     framed[1:-1, 1:-1] = skeleton
     stride = width + 2
-    codes = neighbour_codes(framed).tobytes()
+    framed_codes = neighbour_codes(framed)
+    cn = crossing_from_codes(framed, framed_codes)[1:-1, 1:-1]
+    ys, xs = np.nonzero((cn == 1) | (cn == 3))
+    codes = framed_codes.tobytes()
     flat = ((ys + 1) * stride + (xs + 1)).tolist()
     index = {f: i for i, f in enumerate(flat)}
     ridge_angles, coherence32 = orientation.at(ys, xs)

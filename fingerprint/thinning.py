@@ -71,6 +71,7 @@ _CROSSING = np.array([sum(abs(b[k] - b[(k + 1) % 8]) for k in range(8)) // 2 for
 _FIRST_U8 = _FIRST.astype(np.uint8)
 _SECOND_U8 = _SECOND.astype(np.uint8)
 _STAIRCASE_U8 = _STAIRCASE.astype(np.uint8)
+_CROSSING_U8 = _CROSSING.astype(np.uint8)
 
 
 _CODE_KERNEL = np.zeros((3, 3), dtype=np.float32)
@@ -89,19 +90,24 @@ def neighbour_codes(image: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint8]:
     return _codes_u8(image.astype(np.uint8))
 
 
-def crossing_numbers(skeleton: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+def crossing_numbers(skeleton: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint8]:
     """Rutovitz crossing number per pixel: 1 at ridge endings, 2 along ridges, 3 at bifurcations (0 off skeleton)."""
-    return np.where(skeleton, _CROSSING[neighbour_codes(skeleton)], 0)
+    return crossing_from_codes(skeleton, neighbour_codes(skeleton))
+
+
+def crossing_from_codes(skeleton: npt.NDArray[np.bool_], codes: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """:func:`crossing_numbers` from the skeleton's neighbourhood codes (when the caller has them already)."""
+    return np.asarray(cv2.LUT(codes, _CROSSING_U8), dtype=np.uint8) * skeleton.astype(np.uint8)
 
 
 def thin(ridges: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     """One-pixel-wide, 8-connected skeleton of a binary ridge map."""
     image = ridges.copy()
     # Only the bounding box of the ridges needs work (the rest stays empty).
-    ys, xs = np.nonzero(image)
-    if len(ys) == 0:
+    bx, by, bw, bh = cv2.boundingRect(image.view(np.uint8))
+    if bw == 0 or bh == 0:
         return image
-    y0, y1, x0, x1 = max(ys.min() - 1, 0), ys.max() + 2, max(xs.min() - 1, 0), xs.max() + 2
+    y0, y1, x0, x1 = max(by - 1, 0), by + bh + 1, max(bx - 1, 0), bx + bw + 1
     # 0/1 bytes throughout: OpenCV's correlation, lookup and bitwise operations on them are single passes in C.
     work = np.ascontiguousarray(image[y0:y1, x0:x1], dtype=np.uint8)
     while True:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 import scipy.fft
@@ -19,8 +20,6 @@ _B = p.BLOCK_SIZE_PX
 _S = p.BLOCK_STEP_PX
 _WINDOW_1D = np.sin(np.pi * (np.arange(_B) + 0.5) / _B).astype(np.float32)
 WINDOW = np.outer(_WINDOW_1D, _WINDOW_1D)
-#: The taper's own spectrum (what a constant window of grey level 1 looks like).
-_WINDOW_SPECTRUM = scipy.fft.rfft2(WINDOW).astype(np.complex64)
 #: Spatial frequency of every rfft2 coefficient (cycles/px), its radius and the direction of its wave vector
 #: (radians, pixel frame: x right, y down).
 FREQ_Y = np.fft.fftfreq(_B)[:, None].astype(np.float32)
@@ -67,14 +66,15 @@ def analyse(image: npt.NDArray[np.float32]) -> BlockSpectra:
     height, width = image.shape
     top, bottom, _ = _padding(height)
     left, right, _ = _padding(width)
-    padded = np.pad(np.asarray(image, dtype=np.float32), ((top, bottom), (left, right)), mode="reflect")
+    padded = cv2.copyMakeBorder(np.asarray(image, dtype=np.float32), top, bottom, left, right, cv2.BORDER_REFLECT_101)
     windows = np.lib.stride_tricks.sliding_window_view(padded, (_B, _B))[::_S, ::_S]
-    # Removing a window's mean m before the taper is, by linearity, subtracting m times the taper's own spectrum
-    # afterwards; m is the mean of the window's four step-sized cells (the padded image is a whole number of cells).
-    cells = padded.reshape(padded.shape[0] // _S, _S, padded.shape[1] // _S, _S).mean(axis=(1, 3), dtype=np.float32)
+    # A window's mean is the mean of its four step-sized cells (the padded image is a whole number of cells).
+    rows, cols = padded.shape[0] // _S, padded.shape[1] // _S
+    cells = cv2.resize(padded, (cols, rows), interpolation=cv2.INTER_AREA)
     means = 0.25 * (cells[:-1, :-1] + cells[1:, :-1] + cells[:-1, 1:] + cells[1:, 1:])
-    spectra = scipy.fft.rfft2(windows * WINDOW).astype(np.complex64, copy=False)
-    spectra -= means[:, :, None, None] * _WINDOW_SPECTRUM
+    tapered = windows * WINDOW
+    tapered -= means[:, :, None, None] * WINDOW
+    spectra = scipy.fft.rfft2(tapered).astype(np.complex64, copy=False)
     power = (spectra.real**2 + spectra.imag**2).astype(np.float32, copy=False)
     return BlockSpectra(spectra, power, height, width)
 
@@ -114,8 +114,6 @@ def synthesise(
 
 def block_to_pixels(values: npt.NDArray[np.floating], height: int, width: int) -> npt.NDArray[np.float32]:
     """Bilinear interpolation of a per-window value to every pixel (window centres as sample points)."""
-    import cv2
-
     # Pixel (x, y) reads the window grid at ((x - S/2) / S, (y - S/2) / S): one affine map, no coordinate images.
     to_grid = np.array([[1.0 / _S, 0.0, -0.5], [0.0, 1.0 / _S, -0.5]], dtype=np.float64)
     return np.asarray(

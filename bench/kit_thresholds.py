@@ -203,6 +203,11 @@ def run(args: argparse.Namespace) -> int:
             "impostors_at_or_above": int(np.sum(impostor >= chosen)),
             "tail_fit": fit,
         }
+    by_fpir = {}
+    for fpir in (1e-2, 1e-3, 1e-4, 1e-5):
+        t, _ = tail_threshold(impostor, fpir / args.gallery_templates, args.tail)
+        t = max(t, empirical_threshold(impostor, fpir / args.gallery_templates))
+        by_fpir[f"{fpir:g}"] = {"threshold": round(t, 4), "fnmr_one_comparison": round(_fnmr(genuine, t), 4)}
     qs = (50, 90, 99, 99.9, 99.99)
     within = impostor[same_db]
     result: dict[str, Any] = {
@@ -226,6 +231,7 @@ def run(args: argparse.Namespace) -> int:
             "gallery_templates": args.gallery_templates,
         },
         "decisions": decisions,
+        "one_to_n_by_fpir": by_fpir,
         "fnmr_by_threshold": {f"{t:.2f}": round(_fnmr(genuine, t), 4) for t in np.arange(0.02, 0.32, 0.02)},
         "fmr_by_threshold": {f"{t:.2f}": float(np.mean(impostor >= t)) for t in np.arange(0.02, 0.32, 0.02)},
         "extract_s": round(stats["extract_s"], 1),

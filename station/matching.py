@@ -13,10 +13,28 @@ from typing import Any, Protocol
 
 import numpy as np
 
-#: Kit decision threshold on the engine's 0..1 score. On FVC2002 DB1_B the reference matcher gives impostor pairs
-#: about 0.01-0.02 and genuine pairs 0.05-0.35; 0.08 keeps the false-match rate of a 1:N search over a station's
-#: ~30,000 templates low while accepting most genuine impressions. Re-tune from `shailoo bench fingerprint` figures.
+#: Decision threshold of the pure-Python *reference* matcher (float MCC, ``fingerprint.matcher``) on its 0..1 score,
+#: for 1:1 and 1:N alike. On FVC2002 DB1_B it gives impostor pairs about 0.01-0.02 and genuine pairs 0.05-0.35.
 MATCH_THRESHOLD = 0.08
+
+# Decision thresholds of the *native* matcher (bit MCC + LSS-R, ``native.search``; what the kit runs) on its 0..1
+# similarity (dimensionless), from `shailoo bench kit-thresholds` (bench/results/kit-thresholds.json, 2026-11-23):
+# the kit's extractor on all 1,176 impressions of 147 real fingers (FVC2000 and FVC2002 "B", CrossMatch sample, UPEK),
+# 4,116 genuine and 673,984 impostor pairs. Impostor scores: median 0.0125, 99.99th percentile 0.028, max 0.046;
+# genuine: median 0.112, 10th percentile 0.029. Tail beyond what was observed: generalised Pareto fit of the 2,000
+# largest impostor scores (above 0.0194: shape 0.10, scale 0.0020; Coles 2001 ch. 4).
+
+#: 1:1 (card, then finger). Target: false-match rate 1/10,000 per voter's attempt sequence. One attempt compares the
+#: probe with up to 10 enrolled fingers, and the kit allows 3 tries (workflow MAX_MATCH_TRIES): 30 comparisons, so
+#: 1e-4 / 30 = 3.3e-6 per comparison. Observed: 2 of 673,984 impostors (3.0e-6) score >= 0.040; the tail fit puts
+#: 3.3e-6 at 0.0394. False non-match rate of one comparison at 0.040: 15.6% (retries on other fingers recover part).
+NATIVE_VERIFY_THRESHOLD = 0.040
+#: 1:N (finger alone). Target: false-positive identification rate 1/10,000 per search of a 30,000-template station
+#: (3,000 voters x 10 fingers). FPIR = 1 - (1 - FMR)^N ~ N x FMR, so FMR <= 1e-4 / 30,000 = 3.3e-9 per comparison:
+#: far below what 6.7e5 impostor pairs can show (rule of three: 4.5e-6), so it rests on the tail fit: 0.0805, rounded
+#: up. False non-match rate of one comparison at 0.081: 35.7%. Looser targets the operator's photo check might
+#: justify: FPIR 1/1,000 -> 0.064 (27%), 1/100 -> 0.050 (20%) (the JSON's one_to_n_by_fpir).
+NATIVE_IDENTIFY_THRESHOLD = 0.081
 
 
 @dataclass(frozen=True)
@@ -41,7 +59,10 @@ class Candidate:
 class Matcher(Protocol):
     """What the workflows need from the fingerprint engine."""
 
+    #: 1:1 decision threshold (0..1 score): a voter's finger is accepted at or above it.
     threshold: float
+    #: 1:N decision threshold (0..1 score): :meth:`identify` returns only candidates at or above it.
+    identify_threshold: float
 
     def probe(self, pixels: np.ndarray, dpi: int) -> Probe:
         """Extract a probe from an image."""
@@ -56,15 +77,16 @@ class Matcher(Protocol):
         ...
 
     def identify(self, probe: Probe, top_k: int) -> list[Candidate]:
-        """Best ``top_k`` voters (one entry per voter, best finger), highest score first."""
+        """Best ``top_k`` voters at or above ``identify_threshold`` (one entry per voter, best finger), best first."""
         ...
 
 
 class EngineMatcher:
     """The ``fingerprint`` package behind the :class:`Matcher` protocol (pure Python reference matcher)."""
 
-    def __init__(self, threshold: float = MATCH_THRESHOLD) -> None:
+    def __init__(self, threshold: float = MATCH_THRESHOLD, identify_threshold: float | None = None) -> None:
         self.threshold = threshold
+        self.identify_threshold = threshold if identify_threshold is None else identify_threshold
         self._gallery: list[tuple[str, int, Any]] = []
 
     def probe(self, pixels: np.ndarray, dpi: int) -> Probe:
@@ -117,7 +139,7 @@ class EngineMatcher:
         best: dict[str, Candidate] = {}
         for pin, finger, form in self._gallery:
             score = float(compare_cylinders(probe.search, form))
-            if pin not in best or score > best[pin].score:
+            if score >= self.identify_threshold and (pin not in best or score > best[pin].score):
                 best[pin] = Candidate(pin, finger, score)
         return sorted(best.values(), key=lambda c: -c.score)[:top_k]
 
@@ -130,8 +152,10 @@ class NativeMatcher(EngineMatcher):
     (how to build it) when the compiled kernels are missing.
     """
 
-    def __init__(self, threshold: float = MATCH_THRESHOLD) -> None:
-        super().__init__(threshold)
+    def __init__(
+        self, threshold: float = NATIVE_VERIFY_THRESHOLD, identify_threshold: float = NATIVE_IDENTIFY_THRESHOLD
+    ) -> None:
+        super().__init__(threshold, identify_threshold)
         import native.search  # noqa: F401  (fail early, with the build instructions, when the core is missing)
 
         self._native_gallery: Any = None
@@ -181,6 +205,6 @@ class NativeMatcher(EngineMatcher):
             return []
         best: dict[str, Candidate] = {}
         for c in identify(probe.search, self._native_gallery, top_k=top_k * 3):
-            if c.voter not in best:
+            if c.score >= self.identify_threshold and c.voter not in best:
                 best[c.voter] = Candidate(c.voter, c.finger, c.score)
         return list(best.values())[:top_k]

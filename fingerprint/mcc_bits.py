@@ -34,14 +34,11 @@ from fingerprint import parameters as p
 from fingerprint.matcher import _greedy_pairs, _inside_expanded_hull, angle_difference
 from fingerprint.model import ANGLE_STEPS, Template
 
-#: Spatial cells per side of the bit cylinder (MCC8b, §5): 8 x 8 = 64 cells = one uint64 word per direction bin.
-#: Fixed by the word layout; not a tuning value.
-BITS_SPATIAL_CELLS = 8
-#: Direction bins of the bit cylinder (MCC8b, §5).
-BITS_DIRECTION_CELLS = 5
-#: Cylinders kept per template, best minutia quality first: 36 cylinders x 54 bytes fit the 2 KiB gallery budget;
-#: a 90-minutia template keeps its 36 most reliable neighbourhoods (cost measured in native/README.md).
-MAX_CYLINDERS = 36
+# The layout and table constants live in fingerprint.parameters (section "Bit-based MCC"); re-exported here under
+# their short names because the native core and its tests read them from this module.
+BITS_SPATIAL_CELLS = p.BITS_SPATIAL_CELLS
+BITS_DIRECTION_CELLS = p.BITS_DIRECTION_CELLS
+MAX_CYLINDERS = p.BITS_MAX_CYLINDERS
 
 _NS = BITS_SPATIAL_CELLS
 _ND = BITS_DIRECTION_CELLS
@@ -141,8 +138,11 @@ def bit_cylinders(template: Template, max_cylinders: int = MAX_CYLINDERS) -> Bit
     kept = np.flatnonzero(keep)
     if len(kept) == 0:
         return _empty()
-    # Cap: best quality first, ties by minutia order (stable), then back to template order.
+    # Cap: best quality first, ties by minutia order (stable); then ordered by direction (ties by minutia order), so
+    # that the cylinders within a quarter turn of a probe cylinder (the gate of eq. 18) are one or two runs and the
+    # kernel skips whole 8-cylinder blocks outside them.
     kept = np.sort(kept[np.argsort(-quality[kept], kind="stable")][:max_cylinders])
+    kept = kept[np.argsort(steps[kept], kind="stable")]
     weights = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))  # bit i*8 + j
     flat_bits = bits[kept].reshape(len(kept), _NS * _NS, _ND)
     cells = np.zeros((len(kept), _ND), dtype=np.uint64)
@@ -206,36 +206,39 @@ def pair_count(n_min: int) -> int:
 greedy_pairs = _greedy_pairs
 
 
-#: Quantisation of the pair-compatibility inputs (eq. 21-23), so that ρ is a table lookup in the kernel: distance
-#: differences to 1/16 px (tables up to 64 px, where every sensible Z(d1) is 0 or 1 to 1e-40), angles to the
-#: template's 1/65536 turn, the segment direction atan2 through a 4,097-entry octant table (error < 1 step).
-DISTANCE_STEPS_PER_PX = 16
-DISTANCE_TABLE_PX = 64
-ATAN_TABLE_STEPS = 4096
-#: The direction and radial-angle sigmoids are tabled on 1/4096 turn (0.09°): differences in 1/65536 turn are rounded
-#: by this shift, so each table is 2,049 doubles (16 KiB) and stays in the L1/L2 cache of the hot loop.
-ANGLE_TABLE_SHIFT = 4
+#: Quantisation of the pair-compatibility inputs (eq. 21-23), so that ρ is a table lookup in the kernel (values and
+#: reasons in fingerprint.parameters).
+DISTANCE_STEPS_PER_PX = p.BITS_DISTANCE_STEPS_PER_PX
+DISTANCE_TABLE_PX = p.BITS_DISTANCE_TABLE_PX
+ATAN_TABLE_STEPS = p.BITS_ATAN_TABLE_STEPS
+ANGLE_TABLE_SHIFT = p.BITS_ANGLE_TABLE_SHIFT
 _HALF_TURN = ANGLE_STEPS // 2
 _QUARTER_TURN = ANGLE_STEPS // 4
 
 
 @functools.lru_cache(maxsize=4)
 def _tables(values: tuple[float, ...]) -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.int32]]:
-    d_mu, d_tau, a_mu, a_tau, r_mu, r_tau = values
+    floor, d_mu, d_tau, a_mu, a_tau, r_mu, r_tau = values
     d1 = np.arange(DISTANCE_TABLE_PX * DISTANCE_STEPS_PER_PX + 1, dtype=np.float64) / DISTANCE_STEPS_PER_PX
     angles = np.arange((_HALF_TURN >> ANGLE_TABLE_SHIFT) + 1, dtype=np.float64) * (
         _TWO_PI * (1 << ANGLE_TABLE_SHIFT) / ANGLE_STEPS
     )
     ratios = np.arange(ATAN_TABLE_STEPS + 1, dtype=np.float64) / ATAN_TABLE_STEPS
     atan = np.round(np.arctan(ratios) / _TWO_PI * ANGLE_STEPS).astype(np.int32)
-    return _sigmoid(d1, d_mu, d_tau), _sigmoid(angles, a_mu, a_tau), _sigmoid(angles, r_mu, r_tau), atan
+    # Entries below the floor are exactly 0: the kernel then skips the rest of the pair (reason in parameters.py).
+    z1, z2, z3 = (
+        np.where(z < floor, 0.0, z)
+        for z in (_sigmoid(d1, d_mu, d_tau), _sigmoid(angles, a_mu, a_tau), _sigmoid(angles, r_mu, r_tau))
+    )
+    return z1, z2, z3, atan
 
 
 def relax_tables() -> tuple[FloatArray, FloatArray, FloatArray, npt.NDArray[np.int32]]:
-    """Z(d1), Z(d2), Z(d3) (eq. 23) on their quantised inputs, and the octant atan table (steps), from the engine's
-    current parameter values."""
+    """Z(d1), Z(d2), Z(d3) (eq. 23) on their quantised inputs (entries below BITS_RELAX_TABLE_FLOOR set to 0), and
+    the octant atan table (steps), from the engine's current parameter values."""
     return _tables(
         (
+            p.BITS_RELAX_TABLE_FLOOR,
             p.RELAX_DISTANCE_MU_PX, p.RELAX_DISTANCE_TAU, p.RELAX_DIRECTION_MU_RAD, p.RELAX_DIRECTION_TAU,
             p.RELAX_RADIAL_MU_RAD, p.RELAX_RADIAL_TAU,
         )

@@ -23,6 +23,7 @@ def score_many(
     shift: int,
     out: npt.NDArray[np.float64],
     threads: int,
+    simd: int,
 ) -> int: ...
 def screen_many(
     pangle: npt.NDArray[np.uint16],
@@ -35,4 +36,6 @@ def screen_many(
     params: npt.NDArray[np.float64],
     out: npt.NDArray[np.float64],
     threads: int,
+    simd: int,
 ) -> int: ...
+def simd_available() -> bool: ...

@@ -5,8 +5,11 @@ Reproduces ``fingerprint.mcc_bits.compare_bits`` step for step (same pair order,
 formulas). Every algorithm constant arrives at call time in ``params`` (float64, layout in :data:`native.kernels`),
 read from ``fingerprint.parameters`` by the Python wrapper, so retuning the engine needs no rebuild.
 
+Layout: the probe's cells are (n, N_D) (one cylinder's words together); the gallery's are (N_D, C) (one direction
+bin of every cylinder together), so that one probe cylinder meets 8 gallery cylinders in one 512-bit register.
+
 Kernels never raise: inner functions are ``noexcept nogil`` and return a status code (0 ok, negative = out of
-memory); ``native._errors.check`` turns codes into exceptions.
+memory); ``native.errors.check`` turns codes into exceptions.
 """
 
 cimport cython
@@ -14,23 +17,280 @@ from cython.parallel cimport parallel, prange, threadid
 from libc.math cimport exp, fabs, sqrt
 from libc.stdint cimport int16_t, int32_t, int64_t, uint16_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc
+from libc.string cimport memset
 
 
 cdef extern from *:
     """
+    #include <stdint.h>
+    #include <string.h>
     #if defined(__x86_64__) && defined(__GNUC__)
+    /* Hardware POPCNT (x86-64-v2, every x86 laptop since about 2009) for everything below; without it GCC calls
+       libgcc's table popcount, several times slower. */
     #pragma GCC target("popcnt")
+    #define SHAILOO_X86 1
+    #include <immintrin.h>
     #endif
-    static inline int shailoo_pop64(unsigned long long x) { return __builtin_popcountll(x); }
     #ifdef _OPENMP
     #include <omp.h>
     static int shailoo_max_threads(void) { return omp_get_max_threads(); }
     #else
     static int shailoo_max_threads(void) { return 1; }  /* built with SHAILOO_NO_OPENMP=1 */
     #endif
+
+    static inline int shailoo_pop64(uint64_t x) { return __builtin_popcountll(x); }
+
+    /* sqrt of every popcount sum a cylinder pair can give (N_D <= 8 words: up to 512 bits a side, 1,024 for the
+       XOR): exactly libm's sqrt (correctly rounded), without its latency in the hot loop. */
+    static double shailoo_sqrt_t[1025];
+    static void shailoo_init_sqrt(void) { for (int k = 0; k < 1025; k++) shailoo_sqrt_t[k] = __builtin_sqrt((double)k); }
+
+    /* Bit Γ (§5, eq. 17 in bit form) from the three masked popcounts; 0 when both masked cylinders are empty. */
+    static inline double shailoo_gamma(int na, int nb, int nx) {
+        double denom = shailoo_sqrt_t[na] + shailoo_sqrt_t[nb];
+        if (denom <= 0.0) return 0.0;
+        return 1.0 - shailoo_sqrt_t[nx] / denom;
+    }
+
+    /* One row of the local-similarity matrix: probe cylinder (ca: nd words, va: validity, aa: angle) against n
+       gallery cylinders in (N_D, stride) layout from bc (bv validity, ba angles). Pairs failing eq. 18 (direction
+       difference above max_dir steps, fewer than min_common common valid cells) get 0. Writes out[0..n) when out
+       is not NULL; returns the largest Γ (0 if none is positive) and its first column in *best (-1 if none). */
+    static double shailoo_row_scalar(const uint64_t* ca, uint64_t va, int aa, const uint64_t* bc, int64_t stride,
+                                     const uint64_t* bv, const uint16_t* ba, int n, int nd, int min_common,
+                                     int max_dir, double* out, int* best) {
+        double top = 0.0, g;
+        int col = -1;
+        for (int j = 0; j < n; j++) {
+            int d = (aa - (int)ba[j]) & 0xFFFF;
+            uint64_t m = va & bv[j];
+            g = 0.0;
+            if ((d > 32768 ? 65536 - d : d) <= max_dir && shailoo_pop64(m) >= min_common) {
+                int na = 0, nb = 0, nx = 0;
+                for (int k = 0; k < nd; k++) {
+                    uint64_t wa = ca[k] & m, wb = bc[k * stride + j] & m;
+                    na += shailoo_pop64(wa); nb += shailoo_pop64(wb); nx += shailoo_pop64(wa ^ wb);
+                }
+                g = shailoo_gamma(na, nb, nx);
+                if (g > top) { top = g; col = j; }
+            }
+            if (out) out[j] = g;
+        }
+        *best = col;
+        return top;
+    }
+
+    static int shailoo_argmax_scalar(const double* row, int n) {
+        int best = -1;
+        double v = 0.0;
+        for (int j = 0; j < n; j++) if (row[j] > v) { v = row[j]; best = j; }
+        return best;
+    }
+    static void shailoo_support_scalar(const double* rt, const double* lam, double* acc, int n) {
+        for (int i = 0; i < n; i++) acc[i] = 0.0;
+        for (int j = 0; j < n; j++) {
+            double lj = lam[j];
+            for (int i = 0; i < n; i++) acc[i] += rt[(int64_t)j * n + i] * lj;
+        }
+    }
+    /* First factors of ρ (eq. 21-23) of selected pair t with each pair u in (t, n): z12[u] = Z(d1) · Z(d2) from the
+       tables (0 when below their floor). Per selected pair: probe minutia ri, its gallery minutia's position jx, jy,
+       both directions ia, ja (steps); pdist holds the probe's pairwise distances (np x np). */
+    static void shailoo_z12_scalar(int t, int n, const int32_t* ri, const int32_t* jx, const int32_t* jy,
+                                   const int32_t* ia, const int32_t* ja, const double* pdist, int np,
+                                   const double* z1, int n1, double q1, const double* z2, int shift, int half,
+                                   double* z12) {
+        for (int u = t + 1; u < n; u++) {
+            int dx = jx[u] - jx[t], dy = jy[u] - jy[t];
+            double d1 = __builtin_fabs(pdist[ri[t] * np + ri[u]] - __builtin_sqrt((double)(dx * dx + dy * dy)));
+            int64_t k1 = (int64_t)(d1 * q1 + 0.5);
+            if (k1 > n1 - 1) k1 = n1 - 1;
+            int d = ((ia[t] - ia[u]) - (ja[t] - ja[u])) & 0xFFFF;
+            if (d > 32768) d = 65536 - d;
+            z12[u] = z1[k1] * z2[(d + half) >> shift];
+        }
+    }
+
+    #ifdef SHAILOO_X86
+    #define SHAILOO_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vpopcntdq")))
+    static int shailoo_simd_available(void) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+            && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")
+            && __builtin_cpu_supports("avx512vpopcntdq");
+    }
+    /* Per-lane running maxima (strict >, so each lane holds its first column of its maximum) -> the largest value
+       (0 if none is positive) and its first column in *best (-1 if none). */
+    SHAILOO_AVX512 static inline double shailoo_lane_argmax(__m512d vtop, __m512i vcol, int* best) {
+        double top = _mm512_reduce_max_pd(vtop);
+        if (!(top > 0.0)) { *best = -1; return 0.0; }
+        __mmask8 at = _mm512_cmp_pd_mask(vtop, _mm512_set1_pd(top), _CMP_EQ_OQ);
+        *best = (int)_mm512_mask_reduce_min_epi64(at, vcol);
+        return top;
+    }
+    /* First column of the largest positive value of row[0..n) (-1 if none): the greedy pairing's row rescans. */
+    SHAILOO_AVX512 static int shailoo_argmax_avx512(const double* row, int n) {
+        __m512d vtop = _mm512_setzero_pd();
+        __m512i vcol = _mm512_set1_epi64(-1);
+        const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+        int best;
+        for (int j0 = 0; j0 < n; j0 += 8) {
+            int left = n - j0;
+            __mmask8 lanes = left >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << left) - 1u);
+            __m512d v = _mm512_maskz_loadu_pd(lanes, row + j0);
+            __mmask8 gt = _mm512_cmp_pd_mask(v, vtop, _CMP_GT_OQ);
+            vtop = _mm512_mask_mov_pd(vtop, gt, v);
+            vcol = _mm512_mask_mov_epi64(vcol, gt, _mm512_add_epi64(_mm512_set1_epi64(j0), lane));
+        }
+        shailoo_lane_argmax(vtop, vcol, &best);
+        return best;
+    }
+    /* acc[i] = Σ_j rt[j * n + i] · lam[j] for every i, j in order (the relaxation's support, eq. 20): 8 values of i
+       per instruction, separate multiply and add, so each sum is exactly the scalar loop's. */
+    SHAILOO_AVX512 static void shailoo_support_avx512(const double* rt, const double* lam, double* acc, int n) {
+        for (int i0 = 0; i0 < n; i0 += 8) {
+            int left = n - i0;
+            __mmask8 lanes = left >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << left) - 1u);
+            __m512d a = _mm512_setzero_pd();
+            for (int j = 0; j < n; j++)
+                a = _mm512_add_pd(a, _mm512_mul_pd(_mm512_maskz_loadu_pd(lanes, rt + (int64_t)j * n + i0),
+                                                   _mm512_set1_pd(lam[j])));
+            _mm512_mask_storeu_pd(acc + i0, lanes, a);
+        }
+    }
+    /* shailoo_z12_scalar, 8 pairs u per instruction: the same integer and IEEE operations, tables read by gathers. */
+    SHAILOO_AVX512 static void shailoo_z12_avx512(int t, int n, const int32_t* ri, const int32_t* jx,
+                                                  const int32_t* jy, const int32_t* ia, const int32_t* ja,
+                                                  const double* pdist, int np, const double* z1, int n1, double q1,
+                                                  const double* z2, int shift, int half, double* z12) {
+        const __m256i xt = _mm256_set1_epi32(jx[t]), yt = _mm256_set1_epi32(jy[t]), rt = _mm256_set1_epi32(ri[t] * np);
+        const __m256i dt = _mm256_set1_epi32(ia[t] - ja[t]), low16 = _mm256_set1_epi32(0xFFFF);
+        const __m256i turn = _mm256_set1_epi32(65536), vhalf = _mm256_set1_epi32(half), kmax = _mm256_set1_epi32(n1 - 1);
+        const __m512d vq = _mm512_set1_pd(q1), rnd = _mm512_set1_pd(0.5);
+        for (int u0 = t + 1; u0 < n; u0 += 8) {
+            int left = n - u0;
+            __mmask8 lanes = left >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << left) - 1u);
+            __m256i dx = _mm256_sub_epi32(_mm256_maskz_loadu_epi32(lanes, jx + u0), xt);
+            __m256i dy = _mm256_sub_epi32(_mm256_maskz_loadu_epi32(lanes, jy + u0), yt);
+            __m256i sq = _mm256_add_epi32(_mm256_mullo_epi32(dx, dx), _mm256_mullo_epi32(dy, dy));
+            __m512d db = _mm512_sqrt_pd(_mm512_cvtepi32_pd(sq));
+            __m256i pidx = _mm256_add_epi32(rt, _mm256_maskz_loadu_epi32(lanes, ri + u0));
+            __m512d da = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), lanes, pidx, pdist, 8);
+            __m512d d1 = _mm512_abs_pd(_mm512_sub_pd(da, db));
+            __m256i k1 = _mm512_cvttpd_epi32(_mm512_add_pd(_mm512_mul_pd(d1, vq), rnd));
+            k1 = _mm256_min_epi32(k1, kmax);
+            __m512d v1 = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), lanes, k1, z1, 8);
+            /* (ia[t] - ia[u]) - (ja[t] - ja[u]) = (ia[t] - ja[t]) - (ia[u] - ja[u]) in wrapping integers */
+            __m256i du = _mm256_sub_epi32(_mm256_maskz_loadu_epi32(lanes, ia + u0), _mm256_maskz_loadu_epi32(lanes, ja + u0));
+            __m256i d = _mm256_and_si256(_mm256_sub_epi32(dt, du), low16);
+            d = _mm256_min_epi32(d, _mm256_sub_epi32(turn, d));
+            __m256i k2 = _mm256_srai_epi32(_mm256_add_epi32(d, vhalf), shift);
+            __m512d v2 = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), lanes, k2, z2, 8);
+            _mm512_mask_storeu_pd(z12 + u0, lanes, _mm512_mul_pd(v1, v2));
+        }
+    }
+    /* shailoo_row_scalar with the popcounts of 8 gallery cylinders per instruction (AVX-512 VPOPCNTDQ); the
+       integer counts are the same, Γ is computed by the same scalar formula, so the result is identical. */
+    SHAILOO_AVX512 static double shailoo_row_avx512(const uint64_t* ca, uint64_t va, int aa, const uint64_t* bc,
+                                                    int64_t stride, const uint64_t* bv, const uint16_t* ba, int n,
+                                                    int nd, int min_common, int max_dir, double* out, int* best) {
+        __m512d vtop = _mm512_setzero_pd();
+        __m512i vcol = _mm512_set1_epi64(-1);
+        const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+        const __m512i vva = _mm512_set1_epi64((long long)va), vaa = _mm512_set1_epi64(aa);
+        const __m512i vmc = _mm512_set1_epi64(min_common), vmd = _mm512_set1_epi64(max_dir);
+        const __m512i low16 = _mm512_set1_epi64(0xFFFF), turn = _mm512_set1_epi64(65536);
+        for (int j0 = 0; j0 < n; j0 += 8) {
+            int left = n - j0;
+            __mmask8 lanes = left >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << left) - 1u);
+            __m512i m = _mm512_and_si512(vva, _mm512_maskz_loadu_epi64(lanes, bv + j0));
+            __mmask8 ok = _mm512_mask_cmpge_epi64_mask(lanes, _mm512_popcnt_epi64(m), vmc);
+            __m512i d = _mm512_cvtepu16_epi64(_mm_maskz_loadu_epi16(lanes, ba + j0));
+            d = _mm512_and_si512(_mm512_sub_epi64(vaa, d), low16);
+            d = _mm512_min_epi64(d, _mm512_sub_epi64(turn, d));
+            ok = _mm512_mask_cmple_epi64_mask(ok, d, vmd);
+            if (out) _mm512_mask_storeu_pd(out + j0, lanes, _mm512_setzero_pd());
+            if (!ok) continue;
+            __m512i sa = _mm512_setzero_si512(), sb = sa, sx = sa;
+            for (int k = 0; k < nd; k++) {
+                __m512i wa = _mm512_and_si512(_mm512_set1_epi64((long long)ca[k]), m);
+                __m512i wb = _mm512_and_si512(_mm512_maskz_loadu_epi64(lanes, bc + k * stride + j0), m);
+                sa = _mm512_add_epi64(sa, _mm512_popcnt_epi64(wa));
+                sb = _mm512_add_epi64(sb, _mm512_popcnt_epi64(wb));
+                sx = _mm512_add_epi64(sx, _mm512_popcnt_epi64(_mm512_xor_si512(wa, wb)));
+            }
+            // Γ of the 8 lanes at once: the same IEEE operations as shailoo_gamma (sqrt from the same table).
+            __m512d denom = _mm512_add_pd(_mm512_i32gather_pd(_mm512_cvtepi64_epi32(sa), shailoo_sqrt_t, 8),
+                                          _mm512_i32gather_pd(_mm512_cvtepi64_epi32(sb), shailoo_sqrt_t, 8));
+            ok = _mm512_mask_cmp_pd_mask(ok, denom, _mm512_setzero_pd(), _CMP_GT_OQ);
+            __m512d g = _mm512_maskz_sub_pd(ok, _mm512_set1_pd(1.0), _mm512_maskz_div_pd(ok,
+                            _mm512_i32gather_pd(_mm512_cvtepi64_epi32(sx), shailoo_sqrt_t, 8), denom));
+            if (out) _mm512_mask_storeu_pd(out + j0, ok, g);
+            __mmask8 gt = _mm512_cmp_pd_mask(g, vtop, _CMP_GT_OQ);
+            vtop = _mm512_mask_mov_pd(vtop, gt, g);
+            vcol = _mm512_mask_mov_epi64(vcol, gt, _mm512_add_epi64(_mm512_set1_epi64(j0), lane));
+        }
+        return shailoo_lane_argmax(vtop, vcol, best);
+    }
+    #else
+    static int shailoo_simd_available(void) { return 0; }
+    static int shailoo_argmax_avx512(const double* row, int n) { return shailoo_argmax_scalar(row, n); }
+    static void shailoo_support_avx512(const double* rt, const double* lam, double* acc, int n) {
+        shailoo_support_scalar(rt, lam, acc, n);
+    }
+    static void shailoo_z12_avx512(int t, int n, const int32_t* ri, const int32_t* jx, const int32_t* jy,
+                                   const int32_t* ia, const int32_t* ja, const double* pdist, int np,
+                                   const double* z1, int n1, double q1, const double* z2, int shift, int half,
+                                   double* z12) {
+        shailoo_z12_scalar(t, n, ri, jx, jy, ia, ja, pdist, np, z1, n1, q1, z2, shift, half, z12);
+    }
+    static double shailoo_row_avx512(const uint64_t* ca, uint64_t va, int aa, const uint64_t* bc, int64_t stride,
+                                     const uint64_t* bv, const uint16_t* ba, int n, int nd, int min_common,
+                                     int max_dir, double* out, int* best) {
+        return shailoo_row_scalar(ca, va, aa, bc, stride, bv, ba, n, nd, min_common, max_dir, out, best);
+    }
+    #endif
+
+    static inline double shailoo_row(int simd, const uint64_t* ca, uint64_t va, int aa, const uint64_t* bc,
+                                     int64_t stride, const uint64_t* bv, const uint16_t* ba, int n, int nd,
+                                     int min_common, int max_dir, double* out, int* best) {
+        if (simd) return shailoo_row_avx512(ca, va, aa, bc, stride, bv, ba, n, nd, min_common, max_dir, out, best);
+        return shailoo_row_scalar(ca, va, aa, bc, stride, bv, ba, n, nd, min_common, max_dir, out, best);
+    }
+    static inline int shailoo_argmax(int simd, const double* row, int n) {
+        return simd ? shailoo_argmax_avx512(row, n) : shailoo_argmax_scalar(row, n);
+    }
+    static inline void shailoo_support(int simd, const double* rt, const double* lam, double* acc, int n) {
+        if (simd) shailoo_support_avx512(rt, lam, acc, n); else shailoo_support_scalar(rt, lam, acc, n);
+    }
+    static inline void shailoo_z12(int simd, int t, int n, const int32_t* ri, const int32_t* jx, const int32_t* jy,
+                                   const int32_t* ia, const int32_t* ja, const double* pdist, int np,
+                                   const double* z1, int n1, double q1, const double* z2, int shift, int half,
+                                   double* z12) {
+        if (simd) shailoo_z12_avx512(t, n, ri, jx, jy, ia, ja, pdist, np, z1, n1, q1, z2, shift, half, z12);
+        else shailoo_z12_scalar(t, n, ri, jx, jy, ia, ja, pdist, np, z1, n1, q1, z2, shift, half, z12);
+    }
     """
-    int shailoo_pop64(unsigned long long x) noexcept nogil
+    void shailoo_z12(int simd, int t, int n, const int32_t* ri, const int32_t* jx, const int32_t* jy,
+                     const int32_t* ia, const int32_t* ja, const double* pdist, int np, const double* z1, int n1,
+                     double q1, const double* z2, int shift, int half, double* z12) noexcept nogil
+    int shailoo_argmax(int simd, const double* row, int n) noexcept nogil
+    void shailoo_support(int simd, const double* rt, const double* lam, double* acc, int n) noexcept nogil
     int shailoo_max_threads() noexcept nogil
+    int shailoo_simd_available() noexcept nogil
+    void shailoo_init_sqrt() noexcept nogil
+    double shailoo_row(int simd, const uint64_t* ca, uint64_t va, int aa, const uint64_t* bc, int64_t stride,
+                       const uint64_t* bv, const uint16_t* ba, int n, int nd, int min_common, int max_dir,
+                       double* out, int* best) noexcept nogil
+
+
+shailoo_init_sqrt()
+cdef int SIMD_AVAILABLE = shailoo_simd_available()
+
+
+def simd_available() -> bool:
+    """Whether this CPU runs the AVX-512 VPOPCNTDQ path (chosen at run time; the scalar path gives equal scores)."""
+    return bool(SIMD_AVAILABLE)
 
 
 # Layout of the params vector (kept in step with native/kernels.py PARAM_NAMES).
@@ -51,60 +311,34 @@ cdef enum:
     P_R_TAU = 13
     N_PARAMS = 14
 
-cdef double TWO_PI = 6.28318530717958647692
-# sqrt of every popcount a cylinder pair can give (N_D <= 8 words of 64 bits): exactly libm's sqrt, without its
-# latency in the hot loop.
-cdef double SQRT_T[513]
-cdef int _k
-for _k in range(513):
-    SQRT_T[_k] = sqrt(<double> _k)
 
-
-cdef inline double _pair_gamma(const uint64_t* ca, const uint64_t* cb, uint64_t m, Py_ssize_t nd) noexcept nogil:
-    """Bit Γ of one comparable cylinder pair (§5), 0.0 when both masked cylinders are empty."""
-    cdef int na_, nb_, nx_
-    cdef Py_ssize_t k
-    cdef uint64_t wa, wb
-    cdef double denom
-    if nd == 5:
-        # The gallery's layout (MCC8b): unrolled, so the 15 popcounts pipeline.
-        na_ = (shailoo_pop64(ca[0] & m) + shailoo_pop64(ca[1] & m) + shailoo_pop64(ca[2] & m)
-               + shailoo_pop64(ca[3] & m) + shailoo_pop64(ca[4] & m))
-        nb_ = (shailoo_pop64(cb[0] & m) + shailoo_pop64(cb[1] & m) + shailoo_pop64(cb[2] & m)
-               + shailoo_pop64(cb[3] & m) + shailoo_pop64(cb[4] & m))
-        nx_ = (shailoo_pop64((ca[0] ^ cb[0]) & m) + shailoo_pop64((ca[1] ^ cb[1]) & m)
-               + shailoo_pop64((ca[2] ^ cb[2]) & m) + shailoo_pop64((ca[3] ^ cb[3]) & m)
-               + shailoo_pop64((ca[4] ^ cb[4]) & m))
-    else:
-        na_ = 0
-        nb_ = 0
-        nx_ = 0
-        for k in range(nd):
-            wa = ca[k] & m
-            wb = cb[k] & m
-            na_ += shailoo_pop64(wa)
-            nb_ += shailoo_pop64(wb)
-            nx_ += shailoo_pop64(wa ^ wb)
-    denom = SQRT_T[na_] + SQRT_T[nb_]
-    if denom <= 0.0:
-        return 0.0
-    return 1.0 - SQRT_T[nx_] / denom
-cdef double ANGLE_STEPS = 65536.0
-
-
-cdef struct Cyl:
-    # One template's cylinders (pointers into the gallery or probe arrays).
+cdef struct Probe:
+    # The probe's cylinders, (n, nd) cells, plus what LSS-R needs of every two of its minutiae, computed once per
+    # call: distance (px, sqrt of the integer squared distance) and direction of the segment i -> j (steps).
     const int16_t* x
     const int16_t* y
     const uint16_t* angle
-    const uint64_t* cells    # n * nd words
-    const uint64_t* valid    # n words
+    const uint64_t* cells
+    const uint64_t* valid
+    Py_ssize_t n
+    double* dist
+    int32_t* seg
+
+
+cdef struct Cand:
+    # One gallery template: pointers into the gallery's arrays, cells in (nd, stride) layout.
+    const int16_t* x
+    const int16_t* y
+    const uint16_t* angle
+    const uint64_t* cells
+    const uint64_t* valid
+    int64_t stride
     Py_ssize_t n
 
 
 cdef struct Tables:
     # Z(d1) on 1/q px steps (n1 entries), Z(d2) and Z(d3) on 2^shift / 65536-turn steps, octant atan table
-    # (n_atan entries, in steps): see fingerprint.mcc_bits.relax_tables.
+    # (n_atan entries, in steps): see fingerprint.mcc_bits.relax_tables. Entries below the floor are exactly 0.
     const double* z1
     const double* z2
     const double* z3
@@ -120,61 +354,55 @@ cdef struct Scratch:
     double* gval       # dense local similarity matrix n_A x n_B
     double* hval       # row heap: each row's best similarity ...
     int* hidx          # ... and its flat index r * nb + c
-    char* used_a
     char* used_b
     int* rows
     int* cols
     double* lam0
     double* lam
     double* tmp
-    double* rho
-    double* eff
-    int* order
-    int* ix
-    int* iy
-    int* ia
-    int* jx
-    int* jy
-    int* ja
-    Py_ssize_t cap_pairs  # max na * nb
-    Py_ssize_t cap_n      # max min(na, nb)
+    double* acc
+    double* rho_t      # ρ transposed: rho_t[j * n + i] = ρ(i, j), so the relaxation runs down columns
+    int* top
+    int32_t* ri        # per selected pair: probe minutia, gallery minutia x, y, directions (steps) ...
+    int32_t* jx
+    int32_t* jy
+    int32_t* ia
+    int32_t* ja
+    double* z12        # ... and Z(d1)·Z(d2) of one pair against the later ones
 
 
 cdef int scratch_init(Scratch* s, Py_ssize_t max_a, Py_ssize_t max_b) noexcept nogil:
     cdef Py_ssize_t pairs = max_a * max_b + 1
     cdef Py_ssize_t n = (max_a if max_a < max_b else max_b) + 1
-    s.cap_pairs = pairs
-    s.cap_n = n
     s.gval = <double*> malloc(pairs * sizeof(double))
     s.hval = <double*> malloc((max_a + 1) * sizeof(double))
     s.hidx = <int*> malloc((max_a + 1) * sizeof(int))
-    s.used_a = <char*> malloc(max_a + 1)
     s.used_b = <char*> malloc(max_b + 1)
     s.rows = <int*> malloc(n * sizeof(int))
     s.cols = <int*> malloc(n * sizeof(int))
     s.lam0 = <double*> malloc(n * sizeof(double))
     s.lam = <double*> malloc(n * sizeof(double))
     s.tmp = <double*> malloc(n * sizeof(double))
-    s.rho = <double*> malloc(n * n * sizeof(double))
-    s.eff = <double*> malloc(n * sizeof(double))
-    s.order = <int*> malloc(n * sizeof(int))
-    s.ix = <int*> malloc(6 * n * sizeof(int))
-    if s.ix != NULL:
-        s.iy = s.ix + n
-        s.ia = s.ix + 2 * n
-        s.jx = s.ix + 3 * n
-        s.jy = s.ix + 4 * n
-        s.ja = s.ix + 5 * n
-    if (s.gval == NULL or s.hval == NULL or s.hidx == NULL or s.used_a == NULL or s.used_b == NULL or s.rows == NULL
-            or s.cols == NULL or s.lam0 == NULL or s.lam == NULL or s.tmp == NULL or s.rho == NULL
-            or s.eff == NULL or s.order == NULL or s.ix == NULL):
+    s.acc = <double*> malloc(n * sizeof(double))
+    s.rho_t = <double*> malloc(n * n * sizeof(double))
+    s.top = <int*> malloc((n + 64) * sizeof(int))
+    s.ri = <int32_t*> malloc(5 * n * sizeof(int32_t))
+    if s.ri != NULL:
+        s.jx = s.ri + n
+        s.jy = s.ri + 2 * n
+        s.ia = s.ri + 3 * n
+        s.ja = s.ri + 4 * n
+    s.z12 = <double*> malloc(n * sizeof(double))
+    if (s.gval == NULL or s.hval == NULL or s.hidx == NULL or s.used_b == NULL or s.rows == NULL
+            or s.cols == NULL or s.lam0 == NULL or s.lam == NULL or s.tmp == NULL or s.acc == NULL
+            or s.rho_t == NULL or s.top == NULL or s.ri == NULL or s.z12 == NULL):
         return -1
     return 0
 
 
 cdef void scratch_free(Scratch* s) noexcept nogil:
-    free(s.gval); free(s.hval); free(s.hidx); free(s.used_a); free(s.used_b); free(s.rows); free(s.cols)
-    free(s.lam0); free(s.lam); free(s.tmp); free(s.rho); free(s.eff); free(s.order); free(s.ix)
+    free(s.gval); free(s.hval); free(s.hidx); free(s.used_b); free(s.rows); free(s.cols)
+    free(s.lam0); free(s.lam); free(s.tmp); free(s.acc); free(s.rho_t); free(s.top); free(s.ri); free(s.z12)
 
 
 cdef inline bint _before(double va, int ia, double vb, int ib) noexcept nogil:
@@ -200,45 +428,6 @@ cdef inline void _sift_down(double* v, int* idx, Py_ssize_t start, Py_ssize_t si
             return
 
 
-cdef inline int _row_best(const double* row, Py_ssize_t n, const char* used) noexcept nogil:
-    # Column of the largest positive value among unused columns (lowest column on ties), -1 if none.
-    cdef Py_ssize_t j
-    cdef int best = -1
-    cdef double v = 0.0
-    for j in range(n):
-        if not used[j] and row[j] > v:
-            v = row[j]
-            best = <int> j
-    return best
-
-
-cdef inline void _gammas(const Cyl* a, const Cyl* b, Py_ssize_t nd, const double* prm, double* gm) noexcept nogil:
-    """Dense local similarity matrix (bit form of eq. 17-18), row-major n_A x n_B, 0 where not comparable."""
-    cdef Py_ssize_t i, j, k
-    cdef int min_common = <int> prm[P_MIN_COMMON]
-    cdef int max_dir = <int> prm[P_MAX_DIR_STEPS]
-    cdef int d, na_, nb_, nx_
-    cdef uint64_t m, wa, wb
-    cdef double denom, g
-    cdef const uint64_t* ca
-    cdef const uint64_t* cb
-    for i in range(a.n):
-        ca = a.cells + i * nd
-        for j in range(b.n):
-            gm[i * b.n + j] = 0.0
-            d = (<int> a.angle[i] - <int> b.angle[j]) & 0xFFFF
-            if d > 32768:
-                d = 65536 - d
-            if d > max_dir:
-                continue
-            m = a.valid[i] & b.valid[j]
-            if shailoo_pop64(m) < min_common:
-                continue
-            g = _pair_gamma(ca, b.cells + j * nd, m, nd)
-            if g > 0.0:
-                gm[i * b.n + j] = g
-
-
 cdef inline int _circ(int d) noexcept nogil:
     # Circular distance of an angle difference in 1/65536-turn steps: 0..32768.
     d = d & 0xFFFF
@@ -262,33 +451,41 @@ cdef inline int _seg(const Tables* tb, int dx, int dy_up) noexcept nogil:
     return base & 0xFFFF
 
 
-cdef double _score(const Cyl* a, const Cyl* b, Py_ssize_t nd, const double* prm, const Tables* tb,
-                   Scratch* s) noexcept nogil:
-    """LSS-R global score (§4.3) of two bit-cylinder sets; mirrors fingerprint.mcc_bits.compare_bits."""
-    cdef Py_ssize_t n_min, count, size, i, j, t, n_r, n_pairs, it
-    cdef Py_ssize_t k1
-    cdef int r, c, flat, oi, dxa, dya, dxb, dyb, seg_a, seg_b
-    cdef double z, w, acc, d1, z12, e, total
-    if a.n == 0 or b.n == 0:
-        return 0.0
-    n_min = a.n if a.n < b.n else b.n
-    z = 1.0 / (1.0 + exp(-prm[P_TAU_P] * (<double> n_min - prm[P_MU_P])))
-    # Python's round() is half-to-even; nearbyint follows the current (default: to-even) rounding mode.
-    n_pairs = <Py_ssize_t> prm[P_MIN_NP] + <Py_ssize_t> _round_even(z * (prm[P_MAX_NP] - prm[P_MIN_NP]))
-    _gammas(a, b, nd, prm, s.gval)
-    # Greedy one-to-one pairs in order of decreasing Γ, ties by row-major index (the oracle's stable argsort), done
-    # lazily: a heap of rows keyed by each row's best entry among unused columns; a stale key (its column got used)
-    # is refreshed by rescanning the row. Stale keys are never below the true value, so the top fresh key is the
-    # global next pair.
+cdef inline double _round_even(double v) noexcept nogil:
+    # Python's round() (half to even) for the non-negative values of n_P.
+    cdef double f = <double> (<long long> v)
+    cdef double diff = v - f
+    if diff > 0.5:
+        return f + 1.0
+    if diff < 0.5:
+        return f
+    return f if (<long long> f) % 2 == 0 else f + 1.0
+
+
+cdef Py_ssize_t _greedy_pairs(const Probe* a, const Cand* b, Py_ssize_t nd, const double* prm, Scratch* s,
+                              int simd) noexcept nogil:
+    """Γ matrix (eq. 17-18, bit form) and the greedy one-to-one pairs of the oracle (decreasing Γ, ties by row-major
+    index), into s.rows / s.cols / s.lam0; returns their number."""
+    cdef Py_ssize_t i, j, size, n_r
+    cdef Py_ssize_t n_min = a.n if a.n < b.n else b.n
+    cdef int min_common = <int> prm[P_MIN_COMMON]
+    cdef int max_dir = <int> prm[P_MAX_DIR_STEPS]
+    cdef int r, c, flat
+    cdef double g
     for j in range(b.n):
         s.used_b[j] = 0
+    # Each row's best column comes with the row (first column of the maximum): the heap starts from those.
     size = 0
     for i in range(a.n):
-        c = _row_best(s.gval + i * b.n, b.n, s.used_b)
+        g = shailoo_row(simd, a.cells + i * nd, a.valid[i], a.angle[i], b.cells, b.stride, b.valid, b.angle,
+                        <int> b.n, <int> nd, min_common, max_dir, s.gval + i * b.n, &c)
         if c >= 0:
-            s.hval[size] = s.gval[i * b.n + c]
+            s.hval[size] = g
             s.hidx[size] = <int> (i * b.n + c)
             size += 1
+    # A heap of rows keyed by each row's best entry among unused columns (used columns are zeroed); a stale key (its column got used) is
+    # refreshed by rescanning the row. Stale keys are never below the true value, so the top fresh key is the global
+    # next pair.
     i = size // 2
     while i > 0:
         i -= 1
@@ -299,7 +496,7 @@ cdef double _score(const Cyl* a, const Cyl* b, Py_ssize_t nd, const double* prm,
         r = flat // <int> b.n
         c = flat - r * <int> b.n
         if s.used_b[c]:
-            c = _row_best(s.gval + r * b.n, b.n, s.used_b)
+            c = shailoo_argmax(simd, s.gval + r * b.n, <int> b.n)
             if c >= 0:
                 s.hval[0] = s.gval[r * b.n + c]
                 s.hidx[0] = <int> (r * b.n + c)
@@ -307,6 +504,9 @@ cdef double _score(const Cyl* a, const Cyl* b, Py_ssize_t nd, const double* prm,
                 continue
         else:
             s.used_b[c] = 1
+            # A used column leaves every row: zero it, so a rescan is a plain argmax.
+            for i in range(a.n):
+                s.gval[i * b.n + c] = 0.0
             s.rows[n_r] = r
             s.cols[n_r] = c
             s.lam0[n_r] = s.hval[0]
@@ -315,62 +515,100 @@ cdef double _score(const Cyl* a, const Cyl* b, Py_ssize_t nd, const double* prm,
         s.hval[0] = s.hval[size]
         s.hidx[0] = s.hidx[size]
         _sift_down(s.hval, s.hidx, 0, size)
-    if n_r == 0:
-        return 0.0
+    return n_r
+
+
+cdef void _compatibility(const Probe* a, const Cand* b, const Tables* tb, Py_ssize_t n_r, Scratch* s,
+                         int simd) noexcept nogil:
+    """ρ of every two selected pairs (eq. 21-23) from the tables on quantised inputs
+    (fingerprint.mcc_bits.compatibility), stored transposed in s.rho_t. The probe's distances and segment directions
+    come precomputed; Z(d1)·Z(d2) comes first for a whole row of pairs, and only pairs where it is not 0 (above the
+    table floor) need the segment directions."""
+    cdef Py_ssize_t t, u
+    cdef int seg_a, seg_b, dxb, dyb
+    cdef double z12
+    cdef double* rt = s.rho_t
+    memset(rt, 0, n_r * n_r * sizeof(double))
     for t in range(n_r):
-        s.ix[t] = a.x[s.rows[t]]
-        s.iy[t] = a.y[s.rows[t]]
-        s.ia[t] = a.angle[s.rows[t]]
+        s.ri[t] = s.rows[t]
         s.jx[t] = b.x[s.cols[t]]
         s.jy[t] = b.y[s.cols[t]]
+        s.ia[t] = a.angle[s.rows[t]]
         s.ja[t] = b.angle[s.cols[t]]
-    # Pair compatibility ρ (eq. 21-23) from tables on quantised inputs (fingerprint.mcc_bits.compatibility): d1 and
-    # d2 are symmetric, the segment j -> i is the segment i -> j turned by half a turn.
-    for i in range(n_r):
-        s.rho[i * n_r + i] = 0.0
-        for j in range(i + 1, n_r):
-            dxa = s.ix[j] - s.ix[i]
-            dya = s.iy[j] - s.iy[i]
-            dxb = s.jx[j] - s.jx[i]
-            dyb = s.jy[j] - s.jy[i]
-            d1 = fabs(sqrt(<double> (dxa * dxa + dya * dya)) - sqrt(<double> (dxb * dxb + dyb * dyb)))
-            k1 = <Py_ssize_t> (d1 * tb.q1 + 0.5)
-            if k1 > tb.n1 - 1:
-                k1 = tb.n1 - 1
-            z12 = tb.z1[k1] * tb.z2[(_circ((s.ia[i] - s.ia[j]) - (s.ja[i] - s.ja[j])) + tb.half) >> tb.shift]
-            seg_a = _seg(tb, dxa, -dya)
+    for t in range(n_r - 1):
+        shailoo_z12(simd, <int> t, <int> n_r, s.ri, s.jx, s.jy, s.ia, s.ja, a.dist, <int> a.n, tb.z1, <int> tb.n1,
+                    tb.q1, tb.z2, tb.shift, tb.half, s.z12)
+        for u in range(t + 1, n_r):
+            z12 = s.z12[u]
+            if z12 == 0.0:
+                continue
+            # The segment u -> t is the segment t -> u turned by half a turn (as in the oracle).
+            dxb = s.jx[u] - s.jx[t]
+            dyb = s.jy[u] - s.jy[t]
+            seg_a = a.seg[s.ri[t] * a.n + s.ri[u]]
             seg_b = _seg(tb, dxb, -dyb)
-            s.rho[i * n_r + j] = z12 * tb.z3[(_circ((s.ia[i] - seg_a) - (s.ja[i] - seg_b)) + tb.half) >> tb.shift]
-            s.rho[j * n_r + i] = z12 * tb.z3[(_circ((s.ia[j] - ((seg_a + 32768) & 0xFFFF))
-                                                    - (s.ja[j] - ((seg_b + 32768) & 0xFFFF))) + tb.half) >> tb.shift]
+            rt[u * n_r + t] = z12 * tb.z3[(_circ((s.ia[t] - seg_a) - (s.ja[t] - seg_b)) + tb.half) >> tb.shift]
+            rt[t * n_r + u] = z12 * tb.z3[(_circ((s.ia[u] - ((seg_a + 32768) & 0xFFFF))
+                                                 - (s.ja[u] - ((seg_b + 32768) & 0xFFFF))) + tb.half) >> tb.shift]
+
+
+cdef double _score(const Probe* a, const Cand* b, Py_ssize_t nd, const double* prm, const Tables* tb,
+                   Scratch* s, int simd) noexcept nogil:
+    """LSS-R global score (§4.3) of two bit-cylinder sets; mirrors fingerprint.mcc_bits.compare_bits."""
+    cdef Py_ssize_t n_min, i, j, t, n_r, n_pairs, it, filled, pos, keep
+    cdef double z, w, lj, e, total
+    cdef double* lam
+    cdef double* tmp
+    cdef double* swap
+    if a.n == 0 or b.n == 0:
+        return 0.0
+    n_min = a.n if a.n < b.n else b.n
+    z = 1.0 / (1.0 + exp(-prm[P_TAU_P] * (<double> n_min - prm[P_MU_P])))
+    n_pairs = <Py_ssize_t> prm[P_MIN_NP] + <Py_ssize_t> _round_even(z * (prm[P_MAX_NP] - prm[P_MIN_NP]))
+    n_r = _greedy_pairs(a, b, nd, prm, s, simd)
+    if n_r == 0:
+        return 0.0
+    _compatibility(a, b, tb, n_r, s, simd)
+    # Relaxation (eq. 20): λ_i <- w λ_i + (1 - w) Σ_j ρ(i, j) λ_j / (n_R - 1). The sums run over j in order for every
+    # i at once (independent accumulators, vectorisable without reordering any sum).
     w = prm[P_WEIGHT]
+    lam = s.lam
+    tmp = s.tmp
     for t in range(n_r):
-        s.lam[t] = s.lam0[t]
+        lam[t] = s.lam0[t]
     for it in range(<Py_ssize_t> prm[P_ITER]):
+        if n_r > 1:
+            shailoo_support(simd, s.rho_t, lam, s.acc, <int> n_r)
+            for i in range(n_r):
+                s.acc[i] = s.acc[i] / <double> (n_r - 1)
+        else:
+            s.acc[0] = 0.0
         for i in range(n_r):
-            acc = 0.0
-            if n_r > 1:
-                for j in range(n_r):
-                    acc += s.rho[i * n_r + j] * s.lam[j]
-                acc = acc / <double> (n_r - 1)
-            s.tmp[i] = w * s.lam[i] + (1.0 - w) * acc
-        for i in range(n_r):
-            s.lam[i] = s.tmp[i]
-    # Efficiency ε = λ^n_rel / λ^0; stable insertion sort by decreasing ε; average the best n_P.
+            tmp[i] = w * lam[i] + (1.0 - w) * s.acc[i]
+        swap = lam
+        lam = tmp
+        tmp = swap
+    # Efficiency ε = λ^n_rel / λ^0; the n_P pairs of largest ε (ties: lower pair first, the oracle's stable sort),
+    # kept sorted by insertion; the score is their mean λ.
+    keep = n_r if n_r < n_pairs else n_pairs
+    filled = 0
     for t in range(n_r):
-        s.eff[t] = s.lam[t] / s.lam0[t]
-        s.order[t] = <int> t
-    for i in range(1, n_r):
-        oi = s.order[i]
-        e = s.eff[oi]
-        j = i
-        while j > 0 and s.eff[s.order[j - 1]] < e:
-            s.order[j] = s.order[j - 1]
-            j -= 1
-        s.order[j] = oi
+        e = lam[t] / s.lam0[t]
+        s.acc[t] = e
+        if filled < keep:
+            pos = filled
+            filled += 1
+        elif e > s.acc[s.top[keep - 1]]:
+            pos = keep - 1
+        else:
+            continue
+        while pos > 0 and s.acc[s.top[pos - 1]] < e:
+            s.top[pos] = s.top[pos - 1]
+            pos -= 1
+        s.top[pos] = <int> t
     total = 0.0
-    for t in range(n_r if n_r < n_pairs else n_pairs):
-        total += s.lam[s.order[t]]
+    for t in range(filled):
+        total += lam[s.top[t]]
     total = total / <double> n_pairs
     if total < 0.0:
         return 0.0
@@ -379,21 +617,36 @@ cdef double _score(const Cyl* a, const Cyl* b, Py_ssize_t nd, const double* prm,
     return total
 
 
-cdef inline double _round_even(double v) noexcept nogil:
-    cdef double f = <double> (<long long> v)
-    cdef double diff = v - f
-    if diff > 0.5:
-        return f + 1.0
-    if diff < 0.5:
-        return f
-    return f if (<long long> f) % 2 == 0 else f + 1.0
+cdef int _probe_init(Probe* a, const Tables* tb) noexcept nogil:
+    """The probe's pairwise distances and segment directions (allocated here, freed by _probe_free)."""
+    cdef Py_ssize_t i, j, n = a.n
+    cdef int dx, dy
+    a.dist = <double*> malloc((n * n + 1) * sizeof(double))
+    a.seg = <int32_t*> malloc((n * n + 1) * sizeof(int32_t))
+    if a.dist == NULL or a.seg == NULL:
+        return -1
+    for i in range(n):
+        for j in range(n):
+            dx = a.x[j] - a.x[i]
+            dy = a.y[j] - a.y[i]
+            a.dist[i * n + j] = sqrt(<double> (dx * dx + dy * dy))
+            a.seg[i * n + j] = _seg(tb, dx, -dy)
+    return 0
 
 
-cdef inline Cyl _view(const int16_t[::1] x, const int16_t[::1] y, const uint16_t[::1] angle,
-                      const uint64_t[:, ::1] cells, const uint64_t[::1] valid, Py_ssize_t start,
-                      Py_ssize_t stop) noexcept nogil:
-    cdef Cyl c
+cdef void _probe_free(Probe* a) noexcept nogil:
+    free(a.dist)
+    free(a.seg)
+    a.dist = NULL
+    a.seg = NULL
+
+
+cdef inline Cand _cand(const int16_t[::1] x, const int16_t[::1] y, const uint16_t[::1] angle,
+                       const uint64_t[:, ::1] cells, const uint64_t[::1] valid, Py_ssize_t start,
+                       Py_ssize_t stop) noexcept nogil:
+    cdef Cand c
     c.n = stop - start
+    c.stride = cells.shape[1]
     if c.n <= 0:
         c.n = 0
         c.x = NULL; c.y = NULL; c.angle = NULL; c.cells = NULL; c.valid = NULL
@@ -401,9 +654,13 @@ cdef inline Cyl _view(const int16_t[::1] x, const int16_t[::1] y, const uint16_t
     c.x = &x[start]
     c.y = &y[start]
     c.angle = &angle[start]
-    c.cells = &cells[start, 0]
+    c.cells = &cells[0, start]
     c.valid = &valid[start]
     return c
+
+
+cdef int _use_simd(int simd) noexcept nogil:
+    return 1 if simd and SIMD_AVAILABLE else 0
 
 
 def score_many(
@@ -414,25 +671,30 @@ def score_many(
     const uint64_t[:, ::1] gcells, const uint64_t[::1] gvalid,
     const int64_t[::1] rows, const double[::1] params,
     const double[::1] z1, const double[::1] z2, const double[::1] z3, const int32_t[::1] atan, double q1, int shift,
-    double[::1] out, int threads,
+    double[::1] out, int threads, int simd,
 ) -> int:
-    """Score the probe against gallery templates ``rows`` (indices into ``offsets``), in parallel, GIL released.
+    """Score the probe (cells (n, N_D)) against gallery templates ``rows`` (indices into ``offsets``; gallery cells
+    (N_D, C)), in parallel, GIL released.
 
-    ``out[i]`` receives the score of template ``rows[i]``. ``threads`` <= 0 means all cores. Returns a status code:
-    0 ok, -1 out of memory, -2 bad parameters.
+    ``out[i]`` receives the score of template ``rows[i]``. ``threads`` <= 0 means all cores; ``simd`` 0 forces the
+    scalar popcount path. Returns a status code: 0 ok, -1 out of memory, -2 bad parameters.
     """
     cdef Py_ssize_t i, t, nd = pcells.shape[1], n_rows = rows.shape[0], n_templates = offsets.shape[0] - 1
     cdef Py_ssize_t max_b = 0, span
-    cdef Cyl probe, cand
+    cdef Probe probe
+    cdef Cand cand
     cdef Scratch* sp
     cdef int failed[1]
-    cdef int local
+    cdef int local, use_simd = _use_simd(simd)
     cdef const double* prm
     cdef Tables tb
-    if (params.shape[0] < N_PARAMS or out.shape[0] < n_rows or (gcells.shape[0] > 0 and gcells.shape[1] != nd)
-            or nd > 8
+    if (params.shape[0] < N_PARAMS or out.shape[0] < n_rows or gcells.shape[0] != nd or nd > 8
+            or gcells.shape[1] != gx.shape[0] or gvalid.shape[0] != gx.shape[0] or gangle.shape[0] != gx.shape[0]
+            or gy.shape[0] != gx.shape[0] or pcells.shape[0] != px.shape[0] or pvalid.shape[0] != px.shape[0]
             or z1.shape[0] < 1 or shift < 0 or shift > 8 or z2.shape[0] != (32768 >> shift) + 1
             or z3.shape[0] != z2.shape[0] or atan.shape[0] < 2 or q1 <= 0):
+        return -2
+    if n_templates < 0 or offsets[0] != 0 or offsets[n_templates] != gx.shape[0]:
         return -2
     prm = &params[0]
     tb.z1 = &z1[0]
@@ -446,36 +708,48 @@ def score_many(
     tb.half = (1 << shift) >> 1
     for t in range(n_templates):
         span = offsets[t + 1] - offsets[t]
+        if span < 0:
+            return -2
         if span > max_b:
             max_b = span
     for i in range(n_rows):
         if rows[i] < 0 or rows[i] >= n_templates:
             return -2
-    probe = _view(px, py, pangle, pcells, pvalid, 0, px.shape[0])
+    if n_rows == 0:
+        return 0
+    probe.n = px.shape[0]
+    probe.x = &px[0] if probe.n > 0 else NULL
+    probe.y = &py[0] if probe.n > 0 else NULL
+    probe.angle = &pangle[0] if probe.n > 0 else NULL
+    probe.cells = &pcells[0, 0] if probe.n > 0 else NULL
+    probe.valid = &pvalid[0] if probe.n > 0 else NULL
     failed[0] = 0
     sp = NULL
     local = 0
-    if n_rows == 0:
-        return 0
     if threads <= 0:
         threads = shailoo_max_threads()
-    # Each thread owns its scratch buffers (allocated once per call, never inside the pair loop).
-    with nogil, parallel(num_threads=threads):
-        sp = <Scratch*> calloc(1, sizeof(Scratch))
-        local = -1
-        if sp != NULL:
-            local = scratch_init(sp, probe.n if probe.n > 0 else 1, max_b if max_b > 0 else 1)
-        if local != 0:
+    with nogil:
+        if _probe_init(&probe, &tb) != 0:
             failed[0] = -1
-        for i in prange(n_rows, schedule="dynamic", chunksize=64):
+            threads = 0
+        # Each thread owns its scratch buffers (allocated once per call, never inside the pair loop).
+        with parallel(num_threads=threads if threads > 0 else 1):
+            sp = <Scratch*> calloc(1, sizeof(Scratch)) if threads > 0 else NULL
+            local = -1
+            if sp != NULL:
+                local = scratch_init(sp, probe.n if probe.n > 0 else 1, max_b if max_b > 0 else 1)
             if local != 0:
-                out[i] = 0.0
-                continue
-            cand = _view(gx, gy, gangle, gcells, gvalid, offsets[rows[i]], offsets[rows[i] + 1])
-            out[i] = _score(&probe, &cand, nd, prm, &tb, sp)
-        if sp != NULL:
-            scratch_free(sp)
-            free(sp)
+                failed[0] = -1
+            for i in prange(n_rows, schedule="dynamic", chunksize=64):
+                if local != 0:
+                    out[i] = 0.0
+                    continue
+                cand = _cand(gx, gy, gangle, gcells, gvalid, offsets[rows[i]], offsets[rows[i] + 1])
+                out[i] = _score(&probe, &cand, nd, prm, &tb, sp, use_simd)
+            if sp != NULL:
+                scratch_free(sp)
+                free(sp)
+        _probe_free(&probe)
     return failed[0]
 
 
@@ -484,20 +758,24 @@ def screen_many(
     const uint64_t[:, ::1] pcells, const uint64_t[::1] pvalid,
     const int64_t[::1] offsets, const uint16_t[::1] gangle,
     const uint64_t[:, ::1] gcells, const uint64_t[::1] gvalid,
-    const double[::1] params, double[::1] out, int threads,
+    const double[::1] params, double[::1] out, int threads, int simd,
 ) -> int:
     """Cheap first pass of identify: for each gallery template, the sum of the max_NP largest values among each
     probe cylinder's best local similarity in that template (no pairing, no relaxation). Status code as score_many."""
-    cdef Py_ssize_t t, i, j, k, nd = pcells.shape[1], n_templates = offsets.shape[0] - 1, np_ = pangle.shape[0]
+    cdef Py_ssize_t t, i, nd = pcells.shape[1], n_templates = offsets.shape[0] - 1, np_ = pangle.shape[0]
     cdef Py_ssize_t start, stop, keep, filled, pos
-    cdef int min_common, max_dir, d, na_, nb_, nx_
-    cdef uint64_t m, wa, wb
-    cdef double best, g, denom, total
+    cdef int min_common, max_dir, col, use_simd = _use_simd(simd)
+    cdef int64_t stride = gcells.shape[1]
+    cdef double best, total
     cdef double* top_all
     cdef double* top
-    if (params.shape[0] < N_PARAMS or out.shape[0] < n_templates or nd > 8
-            or (gcells.shape[0] > 0 and gcells.shape[1] != nd)):
+    if (params.shape[0] < N_PARAMS or out.shape[0] < n_templates or nd > 8 or gcells.shape[0] != nd
+            or gvalid.shape[0] != stride or gangle.shape[0] != stride or pvalid.shape[0] != np_
+            or pcells.shape[0] != np_ or n_templates < 0 or offsets[0] != 0 or offsets[n_templates] != stride):
         return -2
+    for t in range(n_templates):
+        if offsets[t + 1] < offsets[t]:
+            return -2
     min_common = <int> params[P_MIN_COMMON]
     max_dir = <int> params[P_MAX_DIR_STEPS]
     keep = <Py_ssize_t> params[P_MAX_NP]
@@ -519,19 +797,10 @@ def screen_many(
             filled = 0
             for i in range(np_):
                 best = 0.0
-                for j in range(start, stop):
-                    d = (<int> pangle[i] - <int> gangle[j]) & 0xFFFF
-                    if d > 32768:
-                        d = 65536 - d
-                    if d > max_dir:
-                        continue
-                    m = pvalid[i] & gvalid[j]
-                    if shailoo_pop64(m) < min_common:
-                        continue
-                    g = _pair_gamma(&pcells[i, 0], &gcells[j, 0], m, nd)
-                    if g > 0.0:
-                        if g > best:
-                            best = g
+                if stop > start:
+                    best = shailoo_row(use_simd, &pcells[i, 0], pvalid[i], pangle[i], &gcells[0, 0] + start, stride,
+                                       &gvalid[start], &gangle[start], <int> (stop - start), <int> nd, min_common,
+                                       max_dir, NULL, &col)
                 # Keep the `keep` largest bests, descending (insertion into a short array).
                 if filled < keep:
                     pos = filled

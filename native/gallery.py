@@ -2,7 +2,9 @@
 
 Storage types, chosen once here (Cappelli, Ferrara, Maltoni 2010 §5 for the bit cylinder):
 
-- ``cells`` uint64 (C, N_D): one word per direction bin holding its 8 x 8 spatial cells as bits (MCC8b);
+- ``cells`` uint64 (N_D, C), bin-major: row k holds direction bin k of every cylinder, 8 x 8 spatial cells as the bits
+  of one word (MCC8b). Bin-major so that the search loads one bin of 8 consecutive gallery cylinders as one 512-bit
+  vector (and the screening pass streams each bin's row);
 - ``valid`` uint64 (C,): the cylinder's spatial validity mask, one bit per cell, ANDed onto each bin's word;
 - ``x``, ``y`` int16 (C,): minutia position in px at 500 dpi; templates carry integers below 2^14, so exact;
 - ``angle`` uint16 (C,): direction in 1/65536 turn, the template's own quantum, so exact (no accuracy cost);
@@ -37,8 +39,8 @@ from fingerprint.model import Template
 from native.errors import GalleryError
 
 MAGIC = b"SHGALRY\x00"
-#: Version of the blob layout; bump when a field or its type changes.
-FORMAT_VERSION = 1
+#: Version of the blob layout; bump when a field, its type or its order changes (2: cells bin-major (N_D, C)).
+FORMAT_VERSION = 2
 # magic, version, n_d, voter width, reserved, templates, cylinders, parameter digest (16 bytes), body CRC-32, padding
 _HEADER = struct.Struct("<8sHHHHQQ16sI4x")
 _HEADER_BYTES = 64
@@ -108,7 +110,7 @@ class Gallery:
             x=cat("x", np.int16, (0,)),  # type: ignore[arg-type]
             y=cat("y", np.int16, (0,)),  # type: ignore[arg-type]
             angle=cat("angle", np.uint16, (0,)),  # type: ignore[arg-type]
-            cells=cat("cells", np.uint64, (0, nd)).reshape(-1, nd),  # type: ignore[arg-type]
+            cells=np.ascontiguousarray(cat("cells", np.uint64, (0, nd)).reshape(-1, nd).T),
             valid=cat("valid", np.uint64, (0,)),  # type: ignore[arg-type]
             voter=np.asarray(voters, dtype=f"S{width}") if voters else np.zeros(0, dtype="S1"),
             finger=np.asarray(fingers, dtype=np.uint8),
@@ -124,9 +126,10 @@ class Gallery:
         return self.voter[index].decode("ascii"), int(self.finger[index])
 
     def template_cylinders(self, index: int) -> mcc_bits.BitCylinders:
-        """Row ``index`` as a :class:`~fingerprint.mcc_bits.BitCylinders` (views, for tests and 1:1 checks)."""
+        """Row ``index`` as a :class:`~fingerprint.mcc_bits.BitCylinders` (views; the cells a small copy back to (n, N_D))."""
         a, b = int(self.offsets[index]), int(self.offsets[index + 1])
-        return mcc_bits.BitCylinders(self.x[a:b], self.y[a:b], self.angle[a:b], self.cells[a:b], self.valid[a:b])
+        cells = np.ascontiguousarray(self.cells[:, a:b].T)
+        return mcc_bits.BitCylinders(self.x[a:b], self.y[a:b], self.angle[a:b], cells, self.valid[a:b])
 
     @property
     def nbytes(self) -> int:
@@ -139,7 +142,7 @@ class Gallery:
     def to_bytes(self) -> bytes:
         """The versioned binary blob (see module doc)."""
         n_t, n_c = len(self), int(self.x.shape[0])
-        nd = int(self.cells.shape[1])
+        nd = int(self.cells.shape[0])
         width = int(self.voter.dtype.itemsize)
         chunks = []
         for arr in (self.cells, self.valid, self.offsets, self.x, self.y, self.angle, self.voter, self.finger):
@@ -169,7 +172,7 @@ class Gallery:
                 "package with the same software version"
             )
         sizes: list[tuple[np.dtype[typing.Any], tuple[int, ...]]] = [
-            (np.dtype(np.uint64), (n_c, nd)), (np.dtype(np.uint64), (n_c,)), (np.dtype(np.int64), (n_t + 1,)),
+            (np.dtype(np.uint64), (nd, n_c)), (np.dtype(np.uint64), (n_c,)), (np.dtype(np.int64), (n_t + 1,)),
             (np.dtype(np.int16), (n_c,)), (np.dtype(np.int16), (n_c,)), (np.dtype(np.uint16), (n_c,)),
             (np.dtype(f"S{max(width, 1)}"), (n_t,)), (np.dtype(np.uint8), (n_t,)),
         ]

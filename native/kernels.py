@@ -6,6 +6,8 @@ at call time and passed to the kernel, so the engine can be retuned without rebu
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import numpy.typing as npt
 
@@ -48,3 +50,9 @@ def params() -> npt.NDArray[np.float64]:
 
 
 kernel = _mcc_cy
+
+
+def use_simd() -> bool:
+    """Whether the kernels take the AVX-512 VPOPCNTDQ path: when the CPU has it, unless SHAILOO_NATIVE_SIMD=0
+    (the scalar path gives the same scores; the switch is for measuring and testing it)."""
+    return _mcc_cy.simd_available() and os.environ.get("SHAILOO_NATIVE_SIMD", "1") != "0"

@@ -20,17 +20,16 @@ import numpy as np
 import numpy.typing as npt
 
 from fingerprint import mcc_bits
+from fingerprint import parameters as p
 from fingerprint.model import Template
 from native.errors import check
 from native.gallery import Gallery
-from native.kernels import kernel, params
+from native.kernels import kernel, params, use_simd
 
-#: Probe cylinders used by the screening pass, evenly spread over the probe's cylinders: on FVC2002 (320 templates)
-#: with 16 the right finger is never below screening rank 5, with all of them never below 2 (bench/match.py, tests).
-SCREEN_CYLINDERS = 16
-#: Templates kept by the screening pass: at least this many, or this fraction of the gallery, whichever is larger.
-SHORTLIST_MIN = 200
-SHORTLIST_FRACTION = 0.02
+#: Screening probe cylinders and shortlist size: values and reasons in fingerprint.parameters (section "Bit-based MCC").
+SCREEN_CYLINDERS = p.SEARCH_SCREEN_CYLINDERS
+SHORTLIST_MIN = p.SEARCH_SHORTLIST_MIN
+SHORTLIST_FRACTION = p.SEARCH_SHORTLIST_FRACTION
 
 SearchForm = mcc_bits.BitCylinders
 
@@ -65,8 +64,13 @@ def _contiguous(c: SearchForm) -> tuple[npt.NDArray[np.generic], ...]:
     )
 
 
-def score_rows(probe: SearchForm, gallery: Gallery, rows: npt.NDArray[np.int64], threads: int = 0) -> np.ndarray:
-    """Full LSS-R scores of ``probe`` against gallery ``rows`` (float64, one per row)."""
+def score_rows(
+    probe: SearchForm, gallery: Gallery, rows: npt.NDArray[np.int64], threads: int = 0, simd: bool | None = None
+) -> np.ndarray:
+    """Full LSS-R scores of ``probe`` against gallery ``rows`` (float64, one per row).
+
+    ``simd`` False forces the scalar popcount path (None: the AVX-512 path when the CPU has it; equal scores).
+    """
     rows_c = np.ascontiguousarray(rows, dtype=np.int64)
     out = np.zeros(rows_c.shape[0], dtype=np.float64)
     px, py, pa, pc, pv = _contiguous(probe)
@@ -75,7 +79,7 @@ def score_rows(probe: SearchForm, gallery: Gallery, rows: npt.NDArray[np.int64],
         px, py, pa, pc, pv,  # type: ignore[arg-type]
         gallery.offsets, gallery.x, gallery.y, gallery.angle, gallery.cells, gallery.valid,
         rows_c, params(), z1, z2, z3, atan, float(mcc_bits.DISTANCE_STEPS_PER_PX),
-        mcc_bits.ANGLE_TABLE_SHIFT, out, int(threads),
+        mcc_bits.ANGLE_TABLE_SHIFT, out, int(threads), int(use_simd() if simd is None else simd),
     )
     check(status)
     return out
@@ -90,14 +94,16 @@ def screen_subset(form: SearchForm, count: int = SCREEN_CYLINDERS) -> SearchForm
     return mcc_bits.BitCylinders(form.x[idx], form.y[idx], form.angle[idx], form.cells[idx], form.valid[idx])
 
 
-def screen(probe: SearchForm, gallery: Gallery, threads: int = 0) -> np.ndarray:
-    """First-pass screening score of ``probe`` against every gallery template (see module doc)."""
+def screen(probe: SearchForm, gallery: Gallery, threads: int = 0, simd: bool | None = None) -> np.ndarray:
+    """First-pass screening score of ``probe`` against every gallery template (see module doc; ``simd`` as in
+    :func:`score_rows`)."""
     out = np.zeros(len(gallery), dtype=np.float64)
     _, _, pa, pc, pv = _contiguous(probe)
     check(
         kernel.screen_many(
             pa, pc, pv,  # type: ignore[arg-type]
             gallery.offsets, gallery.angle, gallery.cells, gallery.valid, params(), out, int(threads),
+            int(use_simd() if simd is None else simd),
         )
     )
     return out

@@ -102,3 +102,26 @@ def test_screen_is_thread_safe_on_large_galleries() -> None:
     one, two = screen(probe, gallery, 1), screen(probe, gallery, 2)
     np.testing.assert_array_equal(one, two)
     np.testing.assert_array_equal(one.reshape(-1, 25), np.tile(one[:25], (80, 1)))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(minutiae_sets(max_size=60), min_size=1, max_size=20), minutiae_sets(max_size=60))
+def test_scalar_and_simd_paths_give_identical_scores(gallery_templates: list[Template], probe: Template) -> None:
+    """The AVX-512 path (taken when the CPU has VPOPCNTDQ) and the scalar fallback compute the same integers and the
+    same IEEE operations: scores and screening values are bit-identical, and both equal the oracle."""
+    import pytest
+
+    from native.kernels import kernel
+    from native.search import score_rows, screen
+
+    if not kernel.simd_available():
+        pytest.skip("this CPU has no AVX-512 VPOPCNTDQ: only the scalar path exists here")
+    forms = [mcc_bits.bit_cylinders(t) for t in gallery_templates]
+    gallery = native.Gallery.from_cylinders((f"V{i}", 1, f) for i, f in enumerate(forms))
+    pform = mcc_bits.bit_cylinders(probe)
+    rows = np.arange(len(forms), dtype=np.int64)
+    fast, slow = score_rows(pform, gallery, rows, simd=True), score_rows(pform, gallery, rows, simd=False)
+    np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(screen(pform, gallery, simd=True), screen(pform, gallery, simd=False))
+    oracle = np.array([mcc_bits.compare_bits(pform, f) for f in forms])
+    assert np.abs(fast - oracle).max() <= TOLERANCE

@@ -153,3 +153,34 @@ QUALITY_ACCEPT_SCORE = 40
 #: the print is flooded (wet or greasy skin, dirt).
 QUALITY_FAINT_GREY = 175.0
 QUALITY_DARK_GREY = 85.0
+
+# === Bit-based MCC and the native search (fingerprint/mcc_bits.py, native/) =======================================
+# Owned by the native matching core (issue 4). Cappelli, Ferrara, Maltoni, IEEE TPAMI 32(12) 2010, §5 (MCC8b).
+#: Spatial cells per side of the bit cylinder: 8 x 8 = 64 cells = one uint64 word per direction bin. Fixed by the word
+#: layout; not a tuning value.
+BITS_SPATIAL_CELLS = 8
+#: Direction bins of the bit cylinder (MCC8b, §5).
+BITS_DIRECTION_CELLS = 5
+#: Cylinders kept per template, best minutia quality first: 36 cylinders x 54 bytes fit the 2 KiB gallery budget; a
+#: 90-minutia template keeps its 36 most reliable neighbourhoods (cost measured in native/README.md).
+BITS_MAX_CYLINDERS = 36
+#: Pair-compatibility inputs (eq. 21-23) are quantised so that ρ is a table lookup: distance differences in steps of
+#: 1/16 px, tabled up to 64 px (beyond, Z(d1) is below the floor).
+BITS_DISTANCE_STEPS_PER_PX = 16
+BITS_DISTANCE_TABLE_PX = 64
+#: Segment directions: atan through an octant table of 4,096 steps of the ratio (error below 1/65536 turn).
+BITS_ATAN_TABLE_STEPS = 4096
+#: Direction and radial-angle sigmoids tabled on 1/4096 turn (0.09°): differences in 1/65536 turn are rounded by this
+#: shift (bits), so each table is 2,049 doubles (16 KiB) and stays in the L1/L2 cache of the hot loop.
+BITS_ANGLE_TABLE_SHIFT = 4
+#: Sigmoid table entries below this value (dimensionless, Z of eq. 23) are exactly 0, so the kernel skips the rest of a
+#: pair whose distance or direction already rules it out. A pair's ρ weighs at most 1/(n_R - 1) of a λ in [0, 1], so
+#: the score moves by less than 1e-12 (far below the 1e-4 of any EER threshold).
+BITS_RELAX_TABLE_FLOOR = 1e-12
+#: identify(): probe cylinders taking part in the screening pass, evenly spread over the probe's (bench/match.py
+#: measures the rank-1 this keeps against the exhaustive search).
+SEARCH_SCREEN_CYLINDERS = 16
+#: identify(): templates kept by the screening pass for the full LSS-R score: at least this many, or this fraction of
+#: the gallery, whichever is larger.
+SEARCH_SHORTLIST_MIN = 200
+SEARCH_SHORTLIST_FRACTION = 0.02

@@ -85,6 +85,9 @@ MAX_RIDGE_PERIOD_PX = 16.0
 SEGMENT_ENERGY_FRACTION = 0.12
 SEGMENT_ENERGY_PERCENTILE = 90.0
 SEGMENT_MIN_BAND_RATIO = 0.35
+#: A foreground region is kept if its area is at least this fraction of the largest one (dimensionless): a crease
+#: or a dry patch can split a print in two (both halves carry minutiae), dust and sensor texture make small islands.
+SEGMENT_MIN_REGION_FRACTION = 0.25
 #: Enhancement works only on the foreground windows and this many rings of windows around them (windows): one ring
 #: covers every foreground pixel (the pixel mask reaches half a step past a foreground window's centre, and every
 #: window within one step overlaps it); a second ring also gives the refinement's envelope (REFINE_SIGMA_PX) its

@@ -34,11 +34,17 @@ class Segmentation:
 
 
 def _largest_region(mask: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """The largest 4-connected region of ``mask`` and every other region at least ``SEGMENT_MIN_REGION_FRACTION`` of
+    its area: a crease or a dry patch can split one finger's print in two, while dust and sensor texture make small
+    islands."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
     if count <= 1:
         return mask
-    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    return (labels == best).astype(np.uint8)
+    areas = stats[:, cv2.CC_STAT_AREA].astype(np.float64)
+    areas[0] = 0.0
+    keep = areas >= p.SEGMENT_MIN_REGION_FRACTION * areas.max()
+    keep[0] = False
+    return np.asarray(keep.astype(np.uint8)[labels])
 
 
 def _fill_holes(mask: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:

@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--faults", type=Path, default=None, help="fault file (default: the simulator's default)")
     parser.add_argument("--drain", type=float, default=1800.0, help="longest wait for the last acknowledgements, s")
     parser.add_argument("--workers", type=int, default=None, help="kit worker processes (default: as few as fit)")
+    parser.add_argument("--fronts", type=int, default=1, help="ingest front processes of the server (default: 1)")
     parser.add_argument("--json", type=Path, default=REPO_ROOT / "bench" / "results" / "election.json")
 
 
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         ElectionOptions(stations=args.stations, faults=load_faults(args.faults or Path(DEFAULT_FAULTS)),
                         speed=args.speed, work_dir=var_dir() / "bench-election",
                         voters_per_station=args.voters_per_station, drain_s=args.drain,
-                        workers=args.workers),
+                        workers=args.workers, fronts=args.fronts),
         progress=lambda msg: print(f"  {msg}", flush=True),
     )
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)

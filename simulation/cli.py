@@ -68,6 +68,8 @@ def register(subparsers: Any) -> None:
                           help="longest wait for the last acknowledgements, seconds (default: %(default)s)")
     election.add_argument("--workers", type=int, default=None,
                           help="kit worker processes (default: the fewest whose kits fit under the open-file limit)")
+    election.add_argument("--fronts", type=int, default=1,
+                          help="ingest front processes of the CEC server (shailoo server run --fronts; default: 1)")
     election.set_defaults(handler=_election)
 
     kit = sub.add_parser(
@@ -118,7 +120,7 @@ def _election(args: argparse.Namespace) -> int:
             ElectionOptions(stations=args.stations, faults=faults, speed=args.speed,
                             work_dir=args.var / "election", voters_per_station=args.voters_per_station,
                             seed=args.seed, http_port=args.port, zmq_port=args.zmq_port, drain_s=args.drain,
-                            workers=args.workers),
+                            workers=args.workers, fronts=args.fronts),
             progress=lambda msg: print(f"election: {msg}", flush=True),
             ready=lambda url: print(f"election: CEC dashboard at {url}/dashboard?token=dev-admin-token", flush=True),
         )

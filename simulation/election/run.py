@@ -59,6 +59,23 @@ class ElectionOptions:
     hold: Callable[[dict[str, Any]], None] | None = None
     #: Kit worker processes (default: the fewest whose kits fit under the open-file limit).
     workers: int | None = None
+    #: Ingest front processes of the CEC server (``shailoo server run --fronts``); each kit connects to its front.
+    fronts: int = 1
+
+
+def _free_ports(preferred: int, count: int) -> int:
+    """A port P such that P .. P+count-1 are free now (``preferred`` when it is)."""
+    if count <= 1:
+        return _free_port(preferred)
+    for base in [preferred] * bool(preferred) + [_free_port(0) for _ in range(100)]:
+        try:
+            for port in range(base, base + count):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise ElectionSimError(f"no {count} consecutive free ports for the server's ingest fronts")
 
 
 def _free_port(preferred: int) -> int:
@@ -132,17 +149,20 @@ def run_election(options: ElectionOptions, progress: Progress | None = None,
     keys = provision(plan, db_url, keys_dir)
     say(f"registered {len(plan.stations)} stations and provisioned {len(keys)} kit keys in "
         f"{time.monotonic() - provisioned_at:.1f} s")
-    http_port, zmq_port = _free_port(options.http_port), _free_port(options.zmq_port)
+    from sync_server.services.registry import kit_endpoint
+
+    http_port, zmq_port = _free_port(options.http_port), _free_ports(options.zmq_port, options.fronts)
     endpoint, url = f"tcp://127.0.0.1:{zmq_port}", f"http://127.0.0.1:{http_port}"
+    endpoints = [kit_endpoint(endpoint, options.fronts, k.station_id, k.kit_id) for k in keys]
     end_s = max(DAY_SECONDS, float(plan.times[-1]) + 1.0 if len(plan) else 0.0)
-    tasks = [WorkerTask(index=w, kits=r, keys=keys[r.start:r.stop], endpoint=endpoint,
+    tasks = [WorkerTask(index=w, kits=r, keys=keys[r.start:r.stop], endpoints=endpoints[r.start:r.stop],
                         election_id=options.election_id, heartbeat_s=options.heartbeat_s, speed=options.speed,
                         end_s=end_s, drain_s=options.drain_s)
              for w, r in enumerate(split_kits(len(plan.kits), workers))]
     log = (work / "server.log").open("wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "shailoo", "server", "run", "--db", db_url, "--keys", str(keys_dir),
-         "--port", str(http_port), "--zmq", endpoint],
+         "--port", str(http_port), "--zmq", endpoint, "--fronts", str(options.fronts)],
         stdout=log, stderr=subprocess.STDOUT,
     )
     procs: list[Any] = []
@@ -248,13 +268,18 @@ def _follow(procs: list[Any], server: subprocess.Popen[bytes], plan: DayPlan, st
 
 
 def _process_cpu_s(pid: int) -> float | None:
-    """User + system CPU seconds of a running process so far (Linux ``/proc``; None elsewhere)."""
+    """User + system CPU seconds so far of a running process and its running descendants (the server's ingest
+    front processes) from Linux ``/proc``; None elsewhere."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children: list[int] = []
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children += [int(c) for c in (task / "children").read_text().split()]
     except OSError:
         return None
     # Fields 14 and 15 of proc(5) (utime, stime) in clock ticks; after the ")" the list starts at field 3.
-    return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return round(own + sum(_process_cpu_s(c) or 0.0 for c in children), 1)
 
 
 def _wait_health(url: str, server: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
@@ -309,6 +334,7 @@ def _result(options: ElectionOptions, plan: DayPlan, keys: list[KitKeys], report
         "kits": len(kits),
         "kits_silent": sum(1 for p in plan.kits if p.silent),
         "worker_processes": len(reports),
+        "server_fronts": options.fronts,
         "kits_per_worker": [len(r["kits"]) for r in reports],
         "planned_identifications": len(plan),
         "speed": options.speed,

@@ -76,7 +76,8 @@ class WorkerTask:
     index: int
     kits: range
     keys: list[KitKeys]
-    endpoint: str
+    #: The CEC endpoint of each kit (its ingest front's), in the order of ``keys``.
+    endpoints: list[str]
     election_id: str
     heartbeat_s: float
     speed: float
@@ -96,6 +97,7 @@ class KitShare:
         self.plan = plan
         self.task = task
         self.kits = {i: LightKit(k, task.heartbeat_s) for i, k in zip(task.kits, task.keys, strict=True)}
+        self.endpoints = dict(zip(task.kits, task.endpoints, strict=True))
         self.context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         # libzmq counts more than the DEALER sockets against this limit (measured: about 3 per connected kit).
         self.context.MAX_SOCKETS = FDS_PER_KIT * len(self.kits) + FDS_RESERVE
@@ -111,7 +113,7 @@ class KitShare:
 
     def connect(self, i: int) -> None:
         """Bring kit ``i``'s link up."""
-        sock = self.kits[i].connect(self.context, self.task.endpoint)
+        sock = self.kits[i].connect(self.context, self.endpoints[i])
         self.poller.register(sock, zmq.POLLIN)
         self.by_socket[sock] = i
         self.online.add(i)

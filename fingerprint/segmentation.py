@@ -48,10 +48,14 @@ def _largest_region(mask: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
 
 
 def _fill_holes(mask: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    background = np.pad(1 - mask, 1, constant_values=1)
-    count, labels = cv2.connectedComponents(background, connectivity=4)
-    outside = labels == labels[0, 0]
-    return np.asarray((~outside[1:-1, 1:-1]).astype(np.uint8))
+    """``mask`` with every background region that does not reach the image border turned to foreground."""
+    height, width = mask.shape
+    # Flood the background from a frame around the image (4-connected, as the regions are): what stays unflooded
+    # is the foreground and its holes.
+    canvas = np.zeros((height + 2, width + 2), np.uint8)
+    canvas[1:-1, 1:-1] = mask
+    cv2.floodFill(canvas, np.zeros((height + 4, width + 4), np.uint8), (0, 0), 2, flags=4)
+    return np.asarray(canvas[1:-1, 1:-1] != 2, dtype=np.uint8)
 
 
 #: The envelope is smooth on the scale of REFINE_SIGMA_PX, so it is computed on a grid this many times coarser

@@ -116,6 +116,16 @@ def encode(message: Message) -> bytes:
     return json.dumps(message.to_wire(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def encode_ack(station_id: str, kit_id: str, seq: int) -> bytes:
+    """``encode(Ack(station_id, kit_id, seq))`` without building the dict: the server sends one per identification.
+
+    Station and kit ids are validated identifiers (letters, digits, ``._-``), which JSON writes unescaped, so the
+    bytes are exactly :func:`encode`'s (a test holds them equal).
+    """
+    return b'{"v":%d,"type":"ack","station_id":"%s","kit_id":"%s","seq":%d}' % (
+        PROTOCOL_VERSION, station_id.encode("ascii"), kit_id.encode("ascii"), seq)
+
+
 def decode(frame: bytes) -> Message:
     """Parse and validate one frame; raises :class:`MessageError` saying what is wrong."""
     if len(frame) > MAX_MESSAGE_BYTES:
@@ -219,7 +229,7 @@ def _aware_time(obj: dict[str, Any], key: str) -> datetime:
 
 def _count(obj: dict[str, Any], key: str) -> int:
     value = obj.get(key, 0)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 2**31:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**31:
         raise MessageError(f"field {key!r} must be a non-negative integer")
     return value
 

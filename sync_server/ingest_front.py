@@ -13,6 +13,7 @@ Python thread cannot decode 3,000 messages per second while also serving HTTP (s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from typing import Any
 import zmq
 
 from link.errors import MessageError
-from link.messages import MAX_MESSAGE_BYTES, Ack, Heartbeat, IdentificationEvent, decode, encode
+from link.messages import MAX_MESSAGE_BYTES, Heartbeat, IdentificationEvent, decode, encode_ack
 from sync_server.keys import ServerKeys
 from sync_server.services import ingest as svc
 from sync_server.zap import KitRegistryCache, ZapHandler
@@ -39,6 +40,9 @@ MAX_IN_FLIGHT = 4
 #: Frames above this size make libzmq drop the sender's connection before anything is read into Python (a kit never
 #: sends more than MAX_MESSAGE_BYTES); between the two limits the message is read and refused with a log entry.
 SOCKET_MAX_BYTES = 4 * MAX_MESSAGE_BYTES
+#: Largest sequence number the server stores (its column is a 32-bit integer on PostgreSQL and SQLite alike); a
+#: kit commits a few thousand a day, so anything above is refused as malformed rather than failing a whole batch.
+MAX_SEQ = 2**31 - 1
 #: Seconds between checks that the process that started this front is still alive (front processes only).
 PARENT_CHECK_S = 1.0
 
@@ -156,7 +160,12 @@ class IngestFront:
                 if why:
                     rejections.append((why, who, f"event {message.station_id}/{message.kit_id}#{message.seq}"))
                     continue
-                rows.append(svc.event_row(message))
+                if message.seq > MAX_SEQ:
+                    rejections.append(("malformed", who, f"sequence number {message.seq} exceeds {MAX_SEQ}"))
+                    continue
+                # The kit resends the exact bytes its outbox holds, so the hash of the bytes received identifies the
+                # content (and equals svc.content_hash for link.messages' canonical encoding) at no re-encoding cost.
+                rows.append(svc.event_row(message, hashlib.sha256(payload.bytes).hexdigest()))
                 keys.append((identity_frame.bytes, message.station_id, message.kit_id, message.seq))
                 seen.add(kit.row_id)
             elif isinstance(message, Heartbeat):
@@ -195,7 +204,7 @@ class IngestFront:
             for (identity, station_id, kit_id, seq), letter in zip(keys, outcome.decode("ascii"), strict=True):
                 if letter not in (svc.NEW, svc.DUPLICATE):
                     continue  # a conflicting replay (refused and logged by the writer) or not stored: no ack
-                ack = encode(Ack(station_id=station_id, kit_id=kit_id, seq=seq))
+                ack = encode_ack(station_id, kit_id, seq)
                 try:
                     self._socket.send_multipart([identity, ack], zmq.NOBLOCK)
                 except zmq.ZMQError as exc:  # the kit went away; it will resend and be acknowledged then

@@ -60,7 +60,8 @@ def local_hour(moment: datetime) -> int:
 
 
 def content_hash(event: IdentificationEvent) -> str:
-    """SHA-256 of the canonical encoding: equal for a faithful resend, different for a forged replay."""
+    """SHA-256 of the canonical encoding (the bytes a kit sends): equal for a faithful resend, different for a forged
+    replay. The ingest front hashes the bytes it received, which is the same for a kit using link.messages.encode."""
     return hashlib.sha256(encode(event)).hexdigest()
 
 
@@ -127,15 +128,18 @@ def ingest_rows(session: Session, rows: Sequence[Sequence[Any]], now: datetime |
             "birth_year": r[6], "path": r[7], "identified_at": at, "hour_local": hours[key], "received_at": now,
             "training": r[9], "fallback_reason": r[10], "override": r[11], "content_hash": r[12],
         })
-    table = Identification.__table__
-    # One compiled statement run with many parameter sets ("insertmanyvalues" batches them into multi-row INSERTs
-    # with RETURNING on both SQLite and PostgreSQL); RETURNING lists only the rows actually inserted.
-    stmt = (
-        _insert(session)(table)
-        .on_conflict_do_nothing(index_elements=["station_id", "kit_id", "seq"])
-        .returning(table.c.station_id, table.c.kit_id, table.c.seq)
-    )
-    inserted = {(s, k, q) for s, k, q in session.connection().execute(stmt, params).all()}
+    if _is_postgresql(session):
+        inserted = _insert_postgresql(session, params, now)
+    else:
+        table = Identification.__table__
+        # One compiled statement run with many parameter sets ("insertmanyvalues" batches them into multi-row
+        # INSERTs with RETURNING); RETURNING lists only the rows actually inserted.
+        stmt = (
+            _insert(session)(table)
+            .on_conflict_do_nothing(index_elements=["station_id", "kit_id", "seq"])
+            .returning(table.c.station_id, table.c.kit_id, table.c.seq)
+        )
+        inserted = {(s, k, q) for s, k, q in session.connection().execute(stmt, params).all()}
     existing = [key for key in first if key not in inserted]
     stored: dict[tuple[str, str, int], str] = {}
     for chunk in range(0, len(existing), 500):
@@ -176,17 +180,59 @@ def ingest_identifications(
 def _bump_counts(session: Session, counts: Counter[tuple[str, int, str, str]]) -> None:
     if not counts:
         return
+    # Sorted so two transactions touching the same counters lock them in the same order (no deadlock on PostgreSQL).
+    ordered = sorted(counts.items())
+    if _is_postgresql(session):
+        session.connection().exec_driver_sql(
+            _PG_COUNTERS,
+            {"s": [k[0] for k, _ in ordered], "h": [k[1] for k, _ in ordered], "x": [k[2] for k, _ in ordered],
+             "p": [k[3] for k, _ in ordered], "n": [n for _, n in ordered]},
+        )
+        return
     table = TurnoutCounter.__table__
     stmt = _insert(session)(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=["station_id", "hour_local", "sex", "path"],
         set_={"count": table.c.count + stmt.excluded["count"]},
     )
-    # Sorted so two transactions touching the same counters lock them in the same order (no deadlock on PostgreSQL).
     session.connection().execute(
-        stmt, [{"station_id": s, "hour_local": h, "sex": x, "path": p, "count": n}
-               for (s, h, x, p), n in sorted(counts.items())]
+        stmt, [{"station_id": s, "hour_local": h, "sex": x, "path": p, "count": n} for (s, h, x, p), n in ordered]
     )
+
+
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+# PostgreSQL: one short statement per batch whatever its size, the rows passed as one array per column and expanded
+# by unnest(). The generic multi-row INSERT ("insertmanyvalues") sends a new statement text of thousands of
+# placeholders for every batch, which psycopg parses in Python each time: measured here at 310 us of CPU per event,
+# against about 60 us this way.
+_PG_INSERT = """
+INSERT INTO identifications (election_id, station_id, kit_id, seq, voter_ref, sex, birth_year, path, identified_at,
+                             hour_local, received_at, training, fallback_reason, override, content_hash)
+SELECT e, s, k, q, v, x, b, p, i, h, %(now)s::timestamptz, t, f, o, c
+FROM unnest(%(e)s::varchar[], %(s)s::varchar[], %(k)s::varchar[], %(q)s::int[], %(v)s::varchar[], %(x)s::varchar[],
+            %(b)s::int[], %(p)s::varchar[], %(i)s::timestamptz[], %(h)s::int[], %(t)s::bool[], %(f)s::varchar[],
+            %(o)s::bool[], %(c)s::varchar[]) AS u(e, s, k, q, v, x, b, p, i, h, t, f, o, c)
+ON CONFLICT (station_id, kit_id, seq) DO NOTHING
+RETURNING station_id, kit_id, seq
+"""
+_PG_COUNTERS = """
+INSERT INTO turnout_counters (station_id, hour_local, sex, path, count)
+SELECT * FROM unnest(%(s)s::varchar[], %(h)s::int[], %(x)s::varchar[], %(p)s::varchar[], %(n)s::int[])
+ON CONFLICT (station_id, hour_local, sex, path) DO UPDATE SET count = turnout_counters.count + excluded.count
+"""
+_PG_COLUMNS = {"e": "election_id", "s": "station_id", "k": "kit_id", "q": "seq", "v": "voter_ref", "x": "sex",
+               "b": "birth_year", "p": "path", "i": "identified_at", "h": "hour_local", "t": "training",
+               "f": "fallback_reason", "o": "override", "c": "content_hash"}
+
+
+def _insert_postgresql(session: Session, params: list[dict[str, Any]], now: datetime) -> set[tuple[str, str, int]]:
+    arrays: dict[str, Any] = {short: [p[name] for p in params] for short, name in _PG_COLUMNS.items()}
+    arrays["i"] = [at.astimezone(UTC) for at in arrays["i"]]
+    arrays["now"] = now.astimezone(UTC)
+    return {(s, k, q) for s, k, q in session.connection().exec_driver_sql(_PG_INSERT, arrays).all()}
 
 
 def mark_seen(session: Session, kit_row_ids: Iterable[int], now: datetime | None = None) -> None:

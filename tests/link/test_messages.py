@@ -95,3 +95,10 @@ def test_version_must_be_an_integer_not_a_boolean() -> None:
 def test_identifier_with_trailing_newline_is_refused() -> None:
     with pytest.raises(MessageError, match="station_id"):
         decode(_mutated(station_id="3152\n"))
+
+
+def test_fast_ack_encoding_is_byte_identical_to_encode() -> None:
+    from link.messages import Ack, encode, encode_ack
+
+    for station, kit, seq in (("3152", "1", 1), ("A-1_b.c", "kit-9", 2**31 - 1)):
+        assert encode_ack(station, kit, seq) == encode(Ack(station_id=station, kit_id=kit, seq=seq))

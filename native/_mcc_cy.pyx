@@ -110,6 +110,15 @@ cdef extern from *:
             z12[u] = z1[k1] * z2[(d + half) >> shift];
         }
     }
+    static void shailoo_screen_scalar(const uint64_t* pc, const uint64_t* pv, const uint16_t* pa, int np,
+                                      const uint64_t* bc, int64_t stride, const uint64_t* bv, const uint16_t* ba,
+                                      int n, int nd, int min_common, int max_dir, double* work, double* best) {
+        int col;
+        (void)work;
+        for (int i = 0; i < np; i++)
+            best[i] = shailoo_row_scalar(pc + (int64_t)i * nd, pv[i], pa[i], bc, stride, bv, ba, n, nd, min_common,
+                                         max_dir, NULL, &col);
+    }
 
     #ifdef SHAILOO_X86
     #define SHAILOO_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vpopcntdq")))
@@ -157,6 +166,49 @@ cdef extern from *:
                                                    _mm512_set1_pd(lam[j])));
             _mm512_mask_storeu_pd(acc + i0, lanes, a);
         }
+    }
+    /* The screening pass over one gallery template: best[i] = the largest Γ of probe cylinder i (of np, cells
+       (np, nd)) among the template's n cylinders (0 if none is comparable), as shailoo_row_scalar computes it. Each
+       block of 8 gallery cylinders is loaded once for all probe cylinders; work holds np x 8 running maxima. */
+    SHAILOO_AVX512 static void shailoo_screen_avx512(const uint64_t* pc, const uint64_t* pv, const uint16_t* pa,
+                                                     int np, const uint64_t* bc, int64_t stride, const uint64_t* bv,
+                                                     const uint16_t* ba, int n, int nd, int min_common,
+                                                     int max_dir, double* work, double* best) {
+        const __m512i vmc = _mm512_set1_epi64(min_common), vmd = _mm512_set1_epi64(max_dir);
+        const __m512i low16 = _mm512_set1_epi64(0xFFFF), turn = _mm512_set1_epi64(65536);
+        __m512i wb[8];
+        for (int i = 0; i < np; i++) _mm512_storeu_pd(work + 8 * i, _mm512_setzero_pd());
+        for (int j0 = 0; j0 < n; j0 += 8) {
+            int left = n - j0;
+            __mmask8 lanes = left >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << left) - 1u);
+            __m512i vb = _mm512_maskz_loadu_epi64(lanes, bv + j0);
+            __m512i angb = _mm512_cvtepu16_epi64(_mm_maskz_loadu_epi16(lanes, ba + j0));
+            for (int k = 0; k < nd; k++) wb[k] = _mm512_maskz_loadu_epi64(lanes, bc + k * stride + j0);
+            for (int i = 0; i < np; i++) {
+                __m512i m = _mm512_and_si512(_mm512_set1_epi64((long long)pv[i]), vb);
+                __m512i d = _mm512_and_si512(_mm512_sub_epi64(_mm512_set1_epi64(pa[i]), angb), low16);
+                d = _mm512_min_epi64(d, _mm512_sub_epi64(turn, d));
+                __mmask8 ok = _mm512_mask_cmple_epi64_mask(lanes, d, vmd);
+                ok = _mm512_mask_cmpge_epi64_mask(ok, _mm512_popcnt_epi64(m), vmc);
+                if (!ok) continue;
+                __m512i sa = _mm512_setzero_si512(), sb = sa, sx = sa;
+                const uint64_t* ca = pc + (int64_t)i * nd;
+                for (int k = 0; k < nd; k++) {
+                    __m512i wa = _mm512_and_si512(_mm512_set1_epi64((long long)ca[k]), m);
+                    __m512i wbk = _mm512_and_si512(wb[k], m);
+                    sa = _mm512_add_epi64(sa, _mm512_popcnt_epi64(wa));
+                    sb = _mm512_add_epi64(sb, _mm512_popcnt_epi64(wbk));
+                    sx = _mm512_add_epi64(sx, _mm512_popcnt_epi64(_mm512_xor_si512(wa, wbk)));
+                }
+                __m512d denom = _mm512_add_pd(_mm512_i32gather_pd(_mm512_cvtepi64_epi32(sa), shailoo_sqrt_t, 8),
+                                              _mm512_i32gather_pd(_mm512_cvtepi64_epi32(sb), shailoo_sqrt_t, 8));
+                ok = _mm512_mask_cmp_pd_mask(ok, denom, _mm512_setzero_pd(), _CMP_GT_OQ);
+                __m512d g = _mm512_maskz_sub_pd(ok, _mm512_set1_pd(1.0), _mm512_maskz_div_pd(ok,
+                                _mm512_i32gather_pd(_mm512_cvtepi64_epi32(sx), shailoo_sqrt_t, 8), denom));
+                _mm512_storeu_pd(work + 8 * i, _mm512_max_pd(_mm512_loadu_pd(work + 8 * i), g));
+            }
+        }
+        for (int i = 0; i < np; i++) best[i] = _mm512_reduce_max_pd(_mm512_loadu_pd(work + 8 * i));
     }
     /* shailoo_z12_scalar, 8 pairs u per instruction: the same integer and IEEE operations, tables read by gathers. */
     SHAILOO_AVX512 static void shailoo_z12_avx512(int t, int n, const int32_t* ri, const int32_t* jx,
@@ -234,6 +286,11 @@ cdef extern from *:
     }
     #else
     static int shailoo_simd_available(void) { return 0; }
+    static void shailoo_screen_avx512(const uint64_t* pc, const uint64_t* pv, const uint16_t* pa, int np,
+                                      const uint64_t* bc, int64_t stride, const uint64_t* bv, const uint16_t* ba,
+                                      int n, int nd, int min_common, int max_dir, double* work, double* best) {
+        shailoo_screen_scalar(pc, pv, pa, np, bc, stride, bv, ba, n, nd, min_common, max_dir, work, best);
+    }
     static int shailoo_argmax_avx512(const double* row, int n) { return shailoo_argmax_scalar(row, n); }
     static void shailoo_support_avx512(const double* rt, const double* lam, double* acc, int n) {
         shailoo_support_scalar(rt, lam, acc, n);
@@ -263,6 +320,12 @@ cdef extern from *:
     static inline void shailoo_support(int simd, const double* rt, const double* lam, double* acc, int n) {
         if (simd) shailoo_support_avx512(rt, lam, acc, n); else shailoo_support_scalar(rt, lam, acc, n);
     }
+    static inline void shailoo_screen(int simd, const uint64_t* pc, const uint64_t* pv, const uint16_t* pa, int np,
+                                      const uint64_t* bc, int64_t stride, const uint64_t* bv, const uint16_t* ba,
+                                      int n, int nd, int min_common, int max_dir, double* work, double* best) {
+        if (simd) shailoo_screen_avx512(pc, pv, pa, np, bc, stride, bv, ba, n, nd, min_common, max_dir, work, best);
+        else shailoo_screen_scalar(pc, pv, pa, np, bc, stride, bv, ba, n, nd, min_common, max_dir, work, best);
+    }
     static inline void shailoo_z12(int simd, int t, int n, const int32_t* ri, const int32_t* jx, const int32_t* jy,
                                    const int32_t* ia, const int32_t* ja, const double* pdist, int np,
                                    const double* z1, int n1, double q1, const double* z2, int shift, int half,
@@ -271,6 +334,9 @@ cdef extern from *:
         else shailoo_z12_scalar(t, n, ri, jx, jy, ia, ja, pdist, np, z1, n1, q1, z2, shift, half, z12);
     }
     """
+    void shailoo_screen(int simd, const uint64_t* pc, const uint64_t* pv, const uint16_t* pa, int np,
+                        const uint64_t* bc, int64_t stride, const uint64_t* bv, const uint16_t* ba, int n, int nd,
+                        int min_common, int max_dir, double* work, double* best) noexcept nogil
     void shailoo_z12(int simd, int t, int n, const int32_t* ri, const int32_t* jx, const int32_t* jy,
                      const int32_t* ia, const int32_t* ja, const double* pdist, int np, const double* z1, int n1,
                      double q1, const double* z2, int shift, int half, double* z12) noexcept nogil
@@ -763,12 +829,13 @@ def screen_many(
     """Cheap first pass of identify: for each gallery template, the sum of the max_NP largest values among each
     probe cylinder's best local similarity in that template (no pairing, no relaxation). Status code as score_many."""
     cdef Py_ssize_t t, i, nd = pcells.shape[1], n_templates = offsets.shape[0] - 1, np_ = pangle.shape[0]
-    cdef Py_ssize_t start, stop, keep, filled, pos
-    cdef int min_common, max_dir, col, use_simd = _use_simd(simd)
+    cdef Py_ssize_t start, stop, keep, filled, pos, per_thread
+    cdef int min_common, max_dir, use_simd = _use_simd(simd)
     cdef int64_t stride = gcells.shape[1]
     cdef double best, total
     cdef double* top_all
     cdef double* top
+    cdef double* bests
     if (params.shape[0] < N_PARAMS or out.shape[0] < n_templates or nd > 8 or gcells.shape[0] != nd
             or gvalid.shape[0] != stride or gangle.shape[0] != stride or pvalid.shape[0] != np_
             or pcells.shape[0] != np_ or n_templates < 0 or offsets[0] != 0 or offsets[n_templates] != stride):
@@ -785,22 +852,28 @@ def screen_many(
         keep = 64
     if threads <= 0:
         threads = shailoo_max_threads()
-    # One 64-value best list per thread (a C array declared here would be shared by the prange threads).
-    top_all = <double*> malloc(threads * 64 * sizeof(double))
+    # Per thread: a 64-value best list, the probe cylinders' bests and the kernel's 8-lane running maxima (C arrays
+    # declared here would be shared by the prange threads).
+    per_thread = 64 + np_ + 8 * np_ + 8
+    top_all = <double*> malloc(threads * per_thread * sizeof(double))
     if top_all == NULL:
         return -1
     with nogil:
         for t in prange(n_templates, schedule="dynamic", chunksize=256, num_threads=threads):
-            top = top_all + 64 * threadid()
+            top = top_all + per_thread * threadid()
+            bests = top + 64
             start = offsets[t]
             stop = offsets[t + 1]
+            if stop > start and np_ > 0:
+                shailoo_screen(use_simd, &pcells[0, 0], &pvalid[0], &pangle[0], <int> np_, &gcells[0, 0] + start,
+                               stride, &gvalid[start], &gangle[start], <int> (stop - start), <int> nd, min_common,
+                               max_dir, bests + np_, bests)
+            else:
+                for i in range(np_):
+                    bests[i] = 0.0
             filled = 0
             for i in range(np_):
-                best = 0.0
-                if stop > start:
-                    best = shailoo_row(use_simd, &pcells[i, 0], pvalid[i], pangle[i], &gcells[0, 0] + start, stride,
-                                       &gvalid[start], &gangle[start], <int> (stop - start), <int> nd, min_common,
-                                       max_dir, NULL, &col)
+                best = bests[i]
                 # Keep the `keep` largest bests, descending (insertion into a short array).
                 if filled < keep:
                     pos = filled

@@ -80,10 +80,13 @@ cdef extern from *:
         return top;
     }
 
-    static int shailoo_argmax_scalar(const double* row, int n) {
+    /* First column of the largest positive value of row[0..n) among columns whose bit in used (n bits) is 0, -1 if
+       none: the greedy pairing's row rescans. */
+    static int shailoo_argmax_scalar(const double* row, int n, const uint64_t* used) {
         int best = -1;
         double v = 0.0;
-        for (int j = 0; j < n; j++) if (row[j] > v) { v = row[j]; best = j; }
+        for (int j = 0; j < n; j++)
+            if (!((used[j >> 6] >> (j & 63)) & 1u) && row[j] > v) { v = row[j]; best = j; }
         return best;
     }
     static void shailoo_support_scalar(const double* rt, const double* lam, double* acc, int n) {
@@ -137,8 +140,7 @@ cdef extern from *:
         *best = (int)_mm512_mask_reduce_min_epi64(at, vcol);
         return top;
     }
-    /* First column of the largest positive value of row[0..n) (-1 if none): the greedy pairing's row rescans. */
-    SHAILOO_AVX512 static int shailoo_argmax_avx512(const double* row, int n) {
+    SHAILOO_AVX512 static int shailoo_argmax_avx512(const double* row, int n, const uint64_t* used) {
         __m512d vtop = _mm512_setzero_pd();
         __m512i vcol = _mm512_set1_epi64(-1);
         const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
@@ -146,6 +148,7 @@ cdef extern from *:
         for (int j0 = 0; j0 < n; j0 += 8) {
             int left = n - j0;
             __mmask8 lanes = left >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << left) - 1u);
+            lanes &= (__mmask8)~(used[j0 >> 6] >> (j0 & 63));  /* j0 is a multiple of 8: one byte of one word */
             __m512d v = _mm512_maskz_loadu_pd(lanes, row + j0);
             __mmask8 gt = _mm512_cmp_pd_mask(v, vtop, _CMP_GT_OQ);
             vtop = _mm512_mask_mov_pd(vtop, gt, v);
@@ -291,7 +294,9 @@ cdef extern from *:
                                       int n, int nd, int min_common, int max_dir, double* work, double* best) {
         shailoo_screen_scalar(pc, pv, pa, np, bc, stride, bv, ba, n, nd, min_common, max_dir, work, best);
     }
-    static int shailoo_argmax_avx512(const double* row, int n) { return shailoo_argmax_scalar(row, n); }
+    static int shailoo_argmax_avx512(const double* row, int n, const uint64_t* used) {
+        return shailoo_argmax_scalar(row, n, used);
+    }
     static void shailoo_support_avx512(const double* rt, const double* lam, double* acc, int n) {
         shailoo_support_scalar(rt, lam, acc, n);
     }
@@ -314,8 +319,8 @@ cdef extern from *:
         if (simd) return shailoo_row_avx512(ca, va, aa, bc, stride, bv, ba, n, nd, min_common, max_dir, out, best);
         return shailoo_row_scalar(ca, va, aa, bc, stride, bv, ba, n, nd, min_common, max_dir, out, best);
     }
-    static inline int shailoo_argmax(int simd, const double* row, int n) {
-        return simd ? shailoo_argmax_avx512(row, n) : shailoo_argmax_scalar(row, n);
+    static inline int shailoo_argmax(int simd, const double* row, int n, const uint64_t* used) {
+        return simd ? shailoo_argmax_avx512(row, n, used) : shailoo_argmax_scalar(row, n, used);
     }
     static inline void shailoo_support(int simd, const double* rt, const double* lam, double* acc, int n) {
         if (simd) shailoo_support_avx512(rt, lam, acc, n); else shailoo_support_scalar(rt, lam, acc, n);
@@ -340,7 +345,7 @@ cdef extern from *:
     void shailoo_z12(int simd, int t, int n, const int32_t* ri, const int32_t* jx, const int32_t* jy,
                      const int32_t* ia, const int32_t* ja, const double* pdist, int np, const double* z1, int n1,
                      double q1, const double* z2, int shift, int half, double* z12) noexcept nogil
-    int shailoo_argmax(int simd, const double* row, int n) noexcept nogil
+    int shailoo_argmax(int simd, const double* row, int n, const uint64_t* used) noexcept nogil
     void shailoo_support(int simd, const double* rt, const double* lam, double* acc, int n) noexcept nogil
     int shailoo_max_threads() noexcept nogil
     int shailoo_simd_available() noexcept nogil
@@ -420,7 +425,7 @@ cdef struct Scratch:
     double* gval       # dense local similarity matrix n_A x n_B
     double* hval       # row heap: each row's best similarity ...
     int* hidx          # ... and its flat index r * nb + c
-    char* used_b
+    uint64_t* used_b   # gallery columns already paired, one bit each
     int* rows
     int* cols
     double* lam0
@@ -443,7 +448,7 @@ cdef int scratch_init(Scratch* s, Py_ssize_t max_a, Py_ssize_t max_b) noexcept n
     s.gval = <double*> malloc(pairs * sizeof(double))
     s.hval = <double*> malloc((max_a + 1) * sizeof(double))
     s.hidx = <int*> malloc((max_a + 1) * sizeof(int))
-    s.used_b = <char*> malloc(max_b + 1)
+    s.used_b = <uint64_t*> malloc(((max_b + 63) // 64 + 1) * sizeof(uint64_t))
     s.rows = <int*> malloc(n * sizeof(int))
     s.cols = <int*> malloc(n * sizeof(int))
     s.lam0 = <double*> malloc(n * sizeof(double))
@@ -538,7 +543,7 @@ cdef Py_ssize_t _greedy_pairs(const Probe* a, const Cand* b, Py_ssize_t nd, cons
     cdef int max_dir = <int> prm[P_MAX_DIR_STEPS]
     cdef int r, c, flat
     cdef double g
-    for j in range(b.n):
+    for j in range((b.n + 63) // 64):
         s.used_b[j] = 0
     # Each row's best column comes with the row (first column of the maximum): the heap starts from those.
     size = 0
@@ -549,7 +554,7 @@ cdef Py_ssize_t _greedy_pairs(const Probe* a, const Cand* b, Py_ssize_t nd, cons
             s.hval[size] = g
             s.hidx[size] = <int> (i * b.n + c)
             size += 1
-    # A heap of rows keyed by each row's best entry among unused columns (used columns are zeroed); a stale key (its column got used) is
+    # A heap of rows keyed by each row's best entry among unused columns; a stale key (its column got used) is
     # refreshed by rescanning the row. Stale keys are never below the true value, so the top fresh key is the global
     # next pair.
     i = size // 2
@@ -561,18 +566,15 @@ cdef Py_ssize_t _greedy_pairs(const Probe* a, const Cand* b, Py_ssize_t nd, cons
         flat = s.hidx[0]
         r = flat // <int> b.n
         c = flat - r * <int> b.n
-        if s.used_b[c]:
-            c = shailoo_argmax(simd, s.gval + r * b.n, <int> b.n)
+        if (s.used_b[c >> 6] >> (c & 63)) & 1:
+            c = shailoo_argmax(simd, s.gval + r * b.n, <int> b.n, s.used_b)
             if c >= 0:
                 s.hval[0] = s.gval[r * b.n + c]
                 s.hidx[0] = <int> (r * b.n + c)
                 _sift_down(s.hval, s.hidx, 0, size)
                 continue
         else:
-            s.used_b[c] = 1
-            # A used column leaves every row: zero it, so a rescan is a plain argmax.
-            for i in range(a.n):
-                s.gval[i * b.n + c] = 0.0
+            s.used_b[c >> 6] |= (<uint64_t> 1) << (c & 63)
             s.rows[n_r] = r
             s.cols[n_r] = c
             s.lam0[n_r] = s.hval[0]

@@ -76,3 +76,23 @@ def test_empty_gallery_round_trips() -> None:
     empty = native.Gallery.build([])
     back = native.Gallery.from_bytes(empty.to_bytes())
     assert len(back) == 0
+
+
+def test_blob_of_the_previous_layout_is_refused_by_version(gallery: native.Gallery) -> None:
+    """Format 1 stored the cells cylinder-major; reading one as format 2 would scramble every score, so a version-1
+    header is refused by number, before any array is read."""
+    from native.gallery import FORMAT_VERSION
+
+    assert FORMAT_VERSION == 2
+    old = bytearray(gallery.to_bytes())
+    struct.pack_into("<H", old, 8, 1)
+    with pytest.raises(native.GalleryError, match="version 1 is not supported .*reads 2"):
+        native.Gallery.from_bytes(bytes(old))
+
+
+def test_cells_are_bin_major_and_rows_read_back_cylinder_major(gallery: native.Gallery) -> None:
+    nd = mcc_bits.BITS_DIRECTION_CELLS
+    assert gallery.cells.shape == (nd, gallery.x.shape[0]) and gallery.cells.flags.c_contiguous
+    form = gallery.template_cylinders(2)
+    a = int(gallery.offsets[2])
+    np.testing.assert_array_equal(form.cells[0], gallery.cells[:, a])

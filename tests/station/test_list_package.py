@@ -116,6 +116,11 @@ def test_cli_build_and_load_end_to_end(tmp_path: Path) -> None:
     built = run("server", "shard", "build", "--national", str(national), "--election", ELECTION, "--station", STATION,
                 "--signing-key", str(keys / "cec-signing.key"), "--list-key", str(keys / "list.key"), "--out", str(out))
     assert built.returncode == 0, built.stdout + built.stderr
+    assert "with the packed 1:N gallery" in built.stdout
+    old_kits = run("server", "shard", "build", "--national", str(national), "--election", ELECTION, "--station", STATION,
+                   "--signing-key", str(keys / "cec-signing.key"), "--list-key", str(keys / "list.key"),
+                   "--out", str(tmp_path / "format1.shlist"), "--no-gallery")
+    assert old_kits.returncode == 0 and "without the packed 1:N gallery" in old_kits.stdout, old_kits.stdout
     db = str(tmp_path / "kit.db")
     assert run("station", "--db", db, "init", "--election", ELECTION, "--station", STATION, "--kit", "1").returncode == 0
     assert stat.S_IMODE(Path(db + ".signing.key").stat().st_mode) == 0o600

@@ -8,6 +8,7 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -20,6 +21,9 @@ from station.list_package.build import NONCE_BYTES
 from station.list_package.format import PackageContents, gallery_aad, open_package, seal_aad
 from station.store import KitInfo, KitStore, NationalIndexEntry, SearchGallery, Voter, VoterBiometrics
 from station.voter_list import refuse_if_voting_started
+
+if TYPE_CHECKING:
+    from native.gallery import Gallery as NativeGallery
 
 log = logging.getLogger(__name__)
 #: Gallery rows whose bit cylinders the kit recomputes from the voter's own template at load and compares bit for
@@ -195,7 +199,7 @@ def checked_gallery(
                          nonce=blob[:NONCE_BYTES], sealed=blob[NONCE_BYTES:])
 
 
-def _spot_check(gallery: object, mapped: list[tuple[str, int]], templates: dict[tuple[str, int], bytes],
+def _spot_check(gallery: NativeGallery, mapped: list[tuple[str, int]], templates: dict[tuple[str, int], bytes],
                 seed: str) -> None:
     import numpy as np
 
@@ -208,9 +212,12 @@ def _spot_check(gallery: object, mapped: list[tuple[str, int]], templates: dict[
             expected = mcc_bits.bit_cylinders(loads(templates[mapped[i]]))
         except TemplateError as exc:
             raise _refuse_gallery(f"row {i} belongs to an unreadable template ({exc})") from exc
-        got = gallery.template_cylinders(i)  # type: ignore[attr-defined]
+        got = gallery.template_cylinders(i)
         same = len(got) == len(expected) and all(
             np.array_equal(getattr(got, name), getattr(expected, name)) for name in ("x", "y", "angle", "cells", "valid")
         )
         if not same:
-            raise _refuse_gallery(f"row {i} ({mapped[i][0]} finger {mapped[i][1]}) is not that voter's template")
+            raise _refuse_gallery(
+                f"row {i} ({mapped[i][0]} finger {mapped[i][1]}) is not that voter's template (or the CEC built it "
+                "with other cylinder code than this kit's: a package built with --no-gallery avoids that)"
+            )

@@ -65,7 +65,8 @@ def test_thresholds_hold_on_fvc2002_db1() -> None:
 
     items = samples(DB)
     forms = [search_form(extract(read_grey(s.path), 500).template) for s in items]
-    genuine, impostor = [], []
+    genuine: list[float] = []
+    impostor: list[float] = []
     for i, j in itertools.combinations(range(len(items)), 2):
         (genuine if items[i].finger == items[j].finger else impostor).append(verify(forms[i], forms[j]))
     assert len(genuine) == 280 and len(impostor) == 2880

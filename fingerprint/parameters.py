@@ -81,8 +81,10 @@ MAX_RIDGE_PERIOD_PX = 16.0
 # --- segmentation -----------------------------------------------------------------------------------------------
 #: A block is foreground when its ridge-band energy is above this fraction of the image's high percentile of that
 #: energy, and when the ridge band holds at least this fraction of the block's AC energy (a ridge pattern is
-#: narrow-band; dust, noise and the sensor's texture are not).
-SEGMENT_ENERGY_FRACTION = 0.12
+#: narrow-band; dust, noise and the sensor's texture are not: white noise puts about 14% of its energy in the band).
+#: Energy goes with the square of the ridge contrast, so 5% keeps ridges of about a fifth of the best contrast in the
+#: image: the faint parts of a dry or light touch carry minutiae too.
+SEGMENT_ENERGY_FRACTION = 0.05
 SEGMENT_ENERGY_PERCENTILE = 90.0
 SEGMENT_MIN_BAND_RATIO = 0.35
 #: A foreground region is kept if its area is at least this fraction of the largest one (dimensionless): a crease
@@ -117,24 +119,29 @@ ENHANCE_MAX_ANGULAR_HALF_WIDTH_RAD = 1.2
 FREQUENCY_SMOOTH_SIGMA_BLOCKS = 1.5
 
 # --- binarisation and thinning ----------------------------------------------------------------------------------
-#: Ridge islands and valley holes smaller than this (px²: a pore, a sweat dot or a dust speck, under half a ridge
-#: period squared) are removed before thinning: each would make two false minutiae.
-MIN_BLOB_AREA_PX = 30
+#: Ridge islands and valley holes smaller than this (px²: a pore, a sweat dot or a dust speck, a disc of about 4.5 px
+#: or half a ridge period across) are removed before thinning: each would make two false minutiae. Larger blobs are
+#: ridge fragments of dry skin, which the minutia rules below handle.
+MIN_BLOB_AREA_PX = 17
 
 # --- minutiae ---------------------------------------------------------------------------------------------------
-#: Skeleton length traced from a minutia to measure its direction (px, about one ridge period).
-DIRECTION_TRACE_PX = 10
-#: Minutiae closer than this to the foreground border (px) are dropped: the ridge ends there because the image does.
-BORDER_MARGIN_PX = 10.0
-#: A skeleton branch shorter than this (px) between two minutiae is a spur, a bridge or a short break (about 1.5
-#: ridge periods): both minutiae are false.
-SHORT_BRANCH_PX = 14
-#: Two ridge endings closer than this (px) whose directions face each other are one broken ridge.
-BROKEN_RIDGE_GAP_PX = 16.0
+#: Skeleton length traced from a minutia to measure its direction (px, about one ridge period of 8 to 9 px).
+DIRECTION_TRACE_PX = 8
+#: Minutiae closer than this to the foreground border (px, about one ridge period) are dropped: the ridge ends there
+#: because the image does.
+BORDER_MARGIN_PX = 7.5
+#: A skeleton branch shorter than this (px, about 1.2 ridge periods) between two minutiae is a spur, a bridge or a
+#: short break: both minutiae are false. Real ridges are rarely shorter than a period between two minutiae; at 1.7
+#: periods (14 px) the rule removed true short ridges and lakes too: on the FVC2002 and FVC2000 B sets these rules at
+#: about 0.75 of their former lengths lowered the EER on seven of eight databases (bench/results/fingerprint_eval.md).
+SHORT_BRANCH_PX = 10
+#: Two ridge endings closer than this (px, about 1.4 ridge periods) whose directions face each other are one broken
+#: ridge.
+BROKEN_RIDGE_GAP_PX = 12.0
 #: ... and 'facing each other' means their directions differ from opposite by at most this (rad).
 BROKEN_RIDGE_ANGLE_RAD = 0.8
-#: Any two minutiae closer than this (px) are noise (real minutiae are at least about a ridge period apart).
-MIN_MINUTIA_DISTANCE_PX = 6.0
+#: Any two minutiae closer than this (px, about half a ridge period) are noise (real minutiae are rarely closer).
+MIN_MINUTIA_DISTANCE_PX = 4.5
 #: Minutiae whose local orientation coherence is below this (0..1) sit in noise and are dropped.
 MIN_MINUTIA_COHERENCE = 0.05
 #: At most this many minutiae are kept (best quality first): more only slows matching.

@@ -60,6 +60,9 @@ KITS_PER_FRONT = 8000
 ACK_CHECK_S = 0.02
 #: Seconds between sweeps over every kit (resends with backoff, heartbeats).
 SWEEP_S = 1.0
+#: Kits a kit process switches on at once, and the longest wait for most of a wave to connect (seconds).
+CONNECT_WAVE = 500
+CONNECT_WAVE_S = 10.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -122,10 +125,10 @@ class _KitGroup:
         # Each kit: its DEALER, the PAIR that reads its connection events, and libzmq's own monitor PAIR.
         self.context.MAX_SOCKETS = 3 * len(keys) + 256
         self.keys = keys
+        self.endpoints = endpoints
+        self.heartbeat_s = heartbeat_s
         self.outboxes = [MemoryOutbox() for _ in keys]
-        self.senders = [OutboxSender(o, e, k, context=self.context, health=lambda: {"scanner": "ready"},
-                                     heartbeat_s=heartbeat_s)
-                        for o, e, k in zip(self.outboxes, endpoints, keys, strict=True)]
+        self.senders: list[OutboxSender] = []
         self.committed_at: list[dict[int, float]] = [{} for _ in keys]
         self.outstanding: set[int] = set()
         self.ack_s: list[float] = []
@@ -133,16 +136,32 @@ class _KitGroup:
         self.behind_s = 0.0
 
     def connect(self, deadline: float) -> int:
-        """Send each kit's first heartbeat (the link is up when it leaves); returns how many kits connected."""
-        waiting = set(range(len(self.senders)))
+        """Open the kits' links in waves of CONNECT_WAVE (kits are switched on over minutes, not in one
+        instant; 20,000 simultaneous CURVE handshakes only make every one of them retry) and send each kit's first
+        heartbeat (the link is up when it leaves); returns how many kits connected."""
+        waiting: set[int] = set()
+        for start in range(0, len(self.keys), CONNECT_WAVE):
+            for i in range(start, min(len(self.keys), start + CONNECT_WAVE)):
+                self.senders.append(OutboxSender(self.outboxes[i], self.endpoints[i], self.keys[i],
+                                                 context=self.context, health=lambda: {"scanner": "ready"},
+                                                 heartbeat_s=self.heartbeat_s))
+                waiting.add(i)
+            wave_end = min(deadline, time.monotonic() + CONNECT_WAVE_S)
+            while waiting and time.monotonic() < wave_end:
+                self._greet(waiting)
+                if len(waiting) <= CONNECT_WAVE // 4:  # most of the wave is in: start the next one
+                    break
         while waiting and time.monotonic() < deadline:
-            now = time.monotonic()
-            for i in list(waiting):
-                self.senders[i].send_due(now)
-                if self.senders[i].heartbeats_sent:
-                    waiting.discard(i)
-            time.sleep(0.05)
+            self._greet(waiting)
         return len(self.senders) - len(waiting)
+
+    def _greet(self, waiting: set[int]) -> None:
+        now = time.monotonic()
+        for i in list(waiting):
+            self.senders[i].send_due(now)
+            if self.senders[i].heartbeats_sent:
+                waiting.discard(i)
+        time.sleep(0.02)
 
     def identify(self, started: float, end: float, rate: float, seed: int) -> None:
         """Commit identifications open-loop at ``rate`` per second from ``started`` to ``end`` (monotonic clock)."""
@@ -150,7 +169,8 @@ class _KitGroup:
 
         rng = random.Random(seed)
         when = datetime.now(UTC)
-        last_sweep = last_check = started
+        last_sweep = last_check = last_full = started
+        full_every = min(10.0, self.heartbeat_s / 4)
         n = len(self.senders)
         while (now := time.monotonic()) < end:
             due = int((now - started) * rate) - self.sent
@@ -168,9 +188,13 @@ class _KitGroup:
             if now - last_check >= ACK_CHECK_S:
                 last_check = now
                 self.collect_acks()
-            if now - last_sweep >= SWEEP_S:  # resends with backoff, and heartbeats
-                last_sweep = now
+            if now - last_full >= full_every:  # heartbeats of idle kits
+                last_full = last_sweep = now
                 self.sweep(now)
+            elif now - last_sweep >= SWEEP_S:  # resends with backoff of kits that wait for acknowledgements
+                last_sweep = now
+                for i in list(self.outstanding):
+                    self.senders[i].send_due(now)
             time.sleep(0.002)
 
     def sweep(self, now: float) -> None:
@@ -185,7 +209,7 @@ class _KitGroup:
             outbox = self.outboxes[i]
             before = len(outbox.delivered)
             # ZMQ_EVENTS is a cheap flag read; a NOBLOCK recv on a socket with nothing raises, which costs more.
-            if self.senders[i].socket.getsockopt(zmq.EVENTS) & zmq.POLLIN and self.senders[i].receive_acks():
+            if int(self.senders[i].socket.getsockopt(zmq.EVENTS)) & zmq.POLLIN and self.senders[i].receive_acks():
                 stamps = self.committed_at[i]
                 self.ack_s.extend(now - stamps[seq] for seq in outbox.delivered[before:])
             if not len(outbox):
@@ -265,7 +289,7 @@ def run(args: argparse.Namespace) -> int:
     from sync_server.db import make_engine, make_sessionmaker, migrate
     from sync_server.keys import ensure_server_keys
     from sync_server.sample_registry import sample_registry
-    from sync_server.services.registry import import_registry, kit_endpoint, provision_kit
+    from sync_server.services.registry import import_registry, kit_endpoint, provision_kits
     from sync_server.testing.postgres import TempPostgres
 
     n_kits = args.kits
@@ -303,16 +327,16 @@ def run(args: argparse.Namespace) -> int:
     engine = make_engine(db_url)
     migrate(engine)
     sessions = make_sessionmaker(engine)
-    kit_keys: list[KitKeys] = []
+    pairs = []
+    for i in range(n_kits):
+        if i < probes:
+            pairs.append((probe_stations[i], "1"))
+        else:
+            j = i - probes
+            pairs.append((other_stations[j % len(other_stations)], str(j // len(other_stations) + 1)))
     with sessions.begin() as session:
         import_registry(session, sample_registry(per_region))
-        for i in range(n_kits):
-            if i < probes:
-                station, kit = probe_stations[i], "1"
-            else:
-                j = i - probes
-                station, kit = other_stations[j % len(other_stations)], str(j // len(other_stations) + 1)
-            kit_keys.append(provision_kit(session, station, kit, server_keys.curve.public))
+        kit_keys = provision_kits(session, pairs, server_keys.curve.public)
     engine.dispose()
     setup_s = time.monotonic() - setup_started
 

@@ -127,7 +127,7 @@ class OutboxSender:
     def _watch_connection(self) -> None:
         """Count completed handshakes: entries sent on an earlier connection may have died with it."""
         # Reading the EVENTS flag is much cheaper than a NOBLOCK recv that raises: this runs before every send.
-        if not self._monitor.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+        if not int(self._monitor.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
             return
         while True:
             try:

@@ -153,3 +153,39 @@ def kit_front(station_id: str, kit_id: str, fronts: int) -> int:
 def kit_endpoint(endpoint: str, fronts: int, station_id: str, kit_id: str) -> str:
     """The endpoint a kit is given at provisioning: its front's (see :func:`front_endpoints`, :func:`kit_front`)."""
     return front_endpoints(endpoint, fronts)[kit_front(station_id, kit_id, fronts)]
+
+
+def provision_kits(
+    session: Session, kits: list[tuple[str, str]], server_public: str, training: bool = False
+) -> list[KitKeys]:
+    """:func:`provision_kit` for many (station, kit) pairs at once (a whole oblast's kits): the same checks, three
+    queries in all instead of two per kit. Nothing is provisioned if any pair is refused."""
+    for _station_id, kit_id in kits:
+        if not _IDENT_RE.fullmatch(kit_id):
+            raise RegistryError(f"kit id {kit_id[:20]!r} must be 1-16 letters, digits, '.', '_' or '-'")
+    if len(set(kits)) != len(kits):
+        raise RegistryError("the same kit is listed twice")
+    wanted = sorted({s for s, _ in kits})
+    known: set[str] = set()
+    existing: set[tuple[str, str]] = set()
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start:start + 1000]
+        known |= set(session.scalars(select(Station.station_id).where(Station.station_id.in_(chunk))))
+        existing |= {(s, k) for s, k in session.execute(
+            select(Kit.station_id, Kit.kit_id).where(Kit.station_id.in_(chunk)))}
+    missing = [s for s in wanted if s not in known]
+    if missing:
+        raise RegistryError(f"stations not in the registry: {', '.join(missing[:10])}: import the structure first")
+    taken = [f"{s}/{k}" for s, k in kits if (s, k) in existing]
+    if taken:
+        raise RegistryError(f"kits already provisioned: {', '.join(taken[:10])}; give replacement kits new ids")
+    now = datetime.now(UTC)
+    out = []
+    for station_id, kit_id in kits:
+        pair = KeyPair.generate()
+        session.add(Kit(station_id=station_id, kit_id=kit_id, public_key=pair.public, status="active",
+                        training=training, provisioned_at=now, devices_json="{}", pending=0, paper_low=False,
+                        revoke_reason=""))
+        out.append(KitKeys(station_id=station_id, kit_id=kit_id, public=pair.public, secret=pair.secret,
+                           server_public=server_public, training=training))
+    return out

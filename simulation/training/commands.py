@@ -20,6 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="decisions one per line instead of typing them (for trainers preparing a session)")
     parser.add_argument("--out", type=Path, default=None, help="scorecard page (default: VAR/training/<trainee>.html)")
     parser.add_argument("--var", type=Path, default=var_dir(), help="folder for the training kit's store")
+    parser.add_argument("--screen", action="store_true",
+                        help="play on the kit's real operator screen with emulated devices (open the printed URL)")
+    parser.add_argument("--port", type=int, default=8700, help="web port with --screen (default: %(default)s)")
     parser.set_defaults(handler=run_command)
 
 
@@ -32,10 +35,12 @@ def add_command(sub: Any) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Play the scenario at the terminal (or from --answers) and write the scorecard."""
+    """Play the scenario at the terminal (or from --answers, or on the operator screen) and write the scorecard."""
     from simulation.training import DECISIONS, Prompt, TrainingError, load_scenario, run_scenario, score
     from simulation.training.scorecard import scorecard_html
 
+    if getattr(args, "screen", False):
+        return _run_screen(args)
     try:
         scenario = load_scenario(args.scenario)
         answers = None
@@ -72,4 +77,42 @@ def run_command(args: argparse.Namespace) -> int:
     s = score(records)
     print(f"\nTRAINING scorecard: {s.correct}/{s.voters} correct, {s.errors} errors, "
           f"{s.mean_seconds:.1f} s per voter; printable page: {out}")
+    return 0
+
+
+def _run_screen(args: argparse.Namespace) -> int:
+    """Serve the training kit's operator screen and the trainer's page until Ctrl-C; write the scorecard when the
+    queue is done."""
+    import time
+    from datetime import UTC, datetime
+
+    from simulation.training import TrainingError, load_scenario, score
+    from simulation.training.scorecard import scorecard_html
+    from simulation.training.serve import training_server
+
+    work = args.var / "training" / f"screen-{args.trainee}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    out = args.out or work / "scorecard.html"
+    try:
+        scenario = load_scenario(args.scenario)
+        print("training: building the training kit (the queue's fingers are drawn and enrolled)...", flush=True)
+        with training_server(scenario, work, args.trainee, port=args.port) as (url, session):
+            print(f"*** TRAINING *** operator screen: {url}/   trainer's page: {url}/training   (Ctrl-C to stop)",
+                  flush=True)
+            written = False
+            try:
+                while True:
+                    time.sleep(0.5)
+                    if session.finished and not written:
+                        out.write_text(scorecard_html(scenario, args.trainee, session.records,
+                                                      events=session.devices.log.lines + session.restarts),
+                                       encoding="utf-8")
+                        s = score(session.records)
+                        print(f"TRAINING scorecard: {s.correct}/{s.voters} correct; printable page: {out}",
+                              flush=True)
+                        written = True
+            except KeyboardInterrupt:
+                pass
+    except (TrainingError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0

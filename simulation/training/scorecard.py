@@ -50,8 +50,9 @@ tr.error td { background: #fde2e2; }
 
 
 def scorecard_html(scenario: Scenario, trainee: str, records: list[DecisionRecord],
-                   when: datetime | None = None) -> str:
-    """The printable page (A4, one row per voter; errors highlighted)."""
+                   when: datetime | None = None, events: list[str] | None = None) -> str:
+    """The printable page (A4, one row per voter; errors highlighted); ``events``: what the scenario did to the
+    kit's devices (trainer commands sent to the emulators, restarts), listed under the table."""
     s = score(records)
     when = when or datetime.now(UTC)
     e = html.escape
@@ -79,7 +80,15 @@ slowest {s.slowest_seconds:.1f} s</td></tr></table>
 <tbody>
 {chr(10).join(rows)}
 </tbody></table>
+{_events(events)}
 <p>Trainer's signature: ______________________ &nbsp; Trainee's signature: ______________________</p>
 <div class="training">TRAINING · ТРЕНИНГ</div>
 </body></html>
 """
+
+
+def _events(events: list[str] | None) -> str:
+    if not events:
+        return ""
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in events)
+    return f'<h2>Device events</h2><ul class="events">{items}</ul>'

@@ -50,6 +50,7 @@ from link.sender import OutboxSender
 from shailoo.settings import REPO_ROOT
 from sync_server.config import DEV_ADMIN_TOKEN
 
+_POLLIN = int(zmq.POLLIN)
 #: Seconds between the visibility poller's requests.
 POLL_S = 0.05
 #: Kits per kit process: about four descriptors each under the 20,000 hard limit, with room to spare.
@@ -209,7 +210,7 @@ class _KitGroup:
             outbox = self.outboxes[i]
             before = len(outbox.delivered)
             # ZMQ_EVENTS is a cheap flag read; a NOBLOCK recv on a socket with nothing raises, which costs more.
-            if int(self.senders[i].socket.getsockopt(zmq.EVENTS)) & zmq.POLLIN and self.senders[i].receive_acks():
+            if int(self.senders[i].socket.getsockopt(zmq.EVENTS)) & _POLLIN and self.senders[i].receive_acks():
                 stamps = self.committed_at[i]
                 self.ack_s.extend(now - stamps[seq] for seq in outbox.delivered[before:])
             if not len(outbox):

@@ -140,3 +140,21 @@ def test_entries_in_flight_are_resent_at_once_after_a_reconnect(cec: tuple) -> N
     assert sorted(m.seq for m in got if isinstance(m, IdentificationEvent)) == [1, 2]
     assert time.monotonic() - started < 2.0 and sender.resent_total == 2
     sender.close()
+
+
+def test_acknowledgement_fast_path_accepts_only_this_kits_acks(
+    cec: tuple[zmq.Socket[bytes], KitKeys, zmq.Context[zmq.Socket[bytes]], str],
+) -> None:
+    router, keys, ctx, _ = cec
+    sender = OutboxSender(MemoryOutbox(), _endpoint(router), keys, context=ctx)
+    parse = sender._parse_ack
+    assert parse(encode(Ack("3152", "1", 42))) == 42
+    assert parse(encode(Ack("3152", "1", 2**40))) == 2**40
+    # Another kit's ack, another station's, a zero or padded sequence, trailing bytes, garbage: refused.
+    for frame in (encode(Ack("3152", "2", 5)), encode(Ack("315", "1", 5)), b'{"v":1,"type":"ack","station_id":'
+                  b'"3152","kit_id":"1","seq":0}', b'{"v":1,"type":"ack","station_id":"3152","kit_id":"1","seq":07}',
+                  encode(Ack("3152", "1", 5)) + b"x", b"\xff\x00", b'{"v":1,"type":"ack"}'):
+        assert parse(frame) is None
+    # Same content written differently (spaces) goes through the full decoder and is accepted.
+    assert parse(b'{"v": 1, "type": "ack", "station_id": "3152", "kit_id": "1", "seq": 9}') == 9
+    sender.close()

@@ -53,6 +53,9 @@ _DEVICE_STATES = ("ready", "busy", "not_ready", "disconnected", "absent")
 #: Device error codes that come from the voter or the operator, not from the device (``ErrorCode`` 101, 103, 201,
 #: 202, 205): the device stays "ready" on the status panel.
 _VOTER_CODES = frozenset({101, 103, 201, 202, 205})
+#: Seconds past the reader's read limit after which a card job tells the operator to take the card off: a hung chip
+#: holds the PC/SC call until the card leaves the field (pcsc-lite cannot abandon a transmit).
+CARD_STUCK_MARGIN_S = 1.5
 #: Longest long-poll of ``/api/flow?wait=S`` (seconds).
 MAX_WAIT_S = 30.0
 
@@ -230,6 +233,7 @@ def create_app(kit: KitRuntime, sessions: Sessions | None = None, printer_poll_s
         return render(request, "flow.html", session, flow=kit.flow, status=status_now(), view=_flow_view(kit),
                       job=job.as_dict() if job is not None else None,
                       has_camera=bool(getattr(kit.card_reader, "has_camera", False)),
+                      card_stuck_s=float(getattr(kit.card_reader, "read_limit_s", 5.0)) + CARD_STUCK_MARGIN_S,
                       card_present=getattr(kit.card_reader, "present", None))
 
     @app.post("/flow/card")

@@ -50,6 +50,15 @@ class ChipCardReader:
         profile = getattr(self.device, "profile", None)
         return getattr(profile, "camera", None) is not None
 
+    @property
+    def read_limit_s(self) -> float:
+        """Seconds the reader's profile allows for a whole chip read (``timeouts.read_s``; 5 s when unknown).
+
+        A chip that hangs past it keeps the PC/SC call (and so the read) waiting until the card leaves the reader,
+        so the screen tells the operator to take the card off after this long."""
+        profile = getattr(self.device, "profile", None)
+        return float(getattr(profile, "read_s", 5.0))
+
     def mrz_from_camera(self) -> Any:
         """Photograph the card's MRZ (``CardError`` / ``MrzError`` when there is no camera or no readable MRZ)."""
         return self.device.mrz_from_camera()  # type: ignore[attr-defined]

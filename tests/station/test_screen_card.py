@@ -167,14 +167,15 @@ def card_kit(tmp_path: Path) -> Iterator[CardKit]:
         daemon.stop()
 
 
-def _put_card(ck: CardKit, files: Any) -> None:
-    """Take the card off the reader, put ``files``' chip in it, and put it back; wait until pcscd reports it."""
+def _put_card(ck: CardKit, files: Any, faults: Any = None) -> None:
+    """Take the card off the reader, put ``files``' chip in it (with ``faults``), and put it back; wait until pcscd
+    reports it."""
     station = ck.device.emulator
     station.remove()
     deadline = time.monotonic() + 10
     while ck.device.present and time.monotonic() < deadline:
         time.sleep(0.05)
-    station.load(files)
+    station.load(files, faults)
     station.insert()
     while not ck.device.present:
         assert time.monotonic() < deadline, "the emulated card never appeared on the reader"
@@ -322,3 +323,50 @@ def test_card_then_finger_on_the_screen_in_kyrgyz_and_russian(card_kit: CardKit)
         refused = [json.loads(e.body) for e in session.scalars(select(AuditEntry).where(AuditEntry.kind == "card_refused"))]
     assert [r["cloned"] for r in refused] == [False, True]
     assert "DG1" in refused[0]["problem"] and "active authentication" in refused[1]["problem"]
+
+
+def test_a_hung_chip_tells_the_operator_to_take_the_card_off(card_kit: CardKit) -> None:
+    """A chip that stops answering mid-read holds the PC/SC call until the card leaves the reader: the screen keeps
+    answering, tells the operator (after the reader's read limit) to take the card off, and once it is off either
+    drops the voter (Cancel was pressed) or asks to read the card again; nothing is recorded."""
+    import httpx
+
+    from emulators.card.chip import ChipFaults
+    from emulators.card.personalisation import personalise
+
+    ck = card_kit
+    ck.device.profile = replace(ck.device.profile, read_s=1.5)  # the chip's whole read, bounded (s)
+    holder = ck.holders[0]
+    card = personalise(holder, ck.device.emulator.pki)
+    fields = {"document": holder.document_number, "birth": holder.birth_date, "expiry": holder.expiry_date}
+    station = ck.device.emulator
+    try:
+        with httpx.Client(base_url=ck.url, timeout=30) as client:
+            client.post("/login", data={"pin": "1111"})
+            client.cookies.set("shailoo_lang", "en")
+            for cancel in (True, False):
+                _put_card(ck, card, ChipFaults(silent_after=6))  # the chip stops answering in the middle
+                client.post("/flow/start", data={"kind": "card"})
+                assert client.post("/flow/card", data=fields).headers["location"] == "/flow"
+                busy = client.get("/api/flow").json()["busy"]
+                assert busy is not None and busy["kind"] == "card" and busy["cancellable"], busy
+                assert client.get("/api/status").json()["devices"]["card_reader"] == "busy"
+                if cancel:
+                    client.post("/flow/cancel")
+                time.sleep(1.5 + 1.6)  # past the read limit and the margin
+                page = client.get("/flow").text
+                assert 'data-busy="card"' in page and "Take the card off the reader" in page
+                assert 'id="busy-hint" data-after' in page and "hidden>" not in page.split('id="busy-hint"')[1][:80]
+                station.remove()  # the operator takes the card off: the stuck call returns
+                flow = client.get("/api/flow", params={"wait": 15}).json()
+                assert flow["busy"] is None, flow
+                if cancel:
+                    assert flow["state"] in (None, "cancelled"), flow
+                else:
+                    assert flow["state"] == "await_card" and flow["notice"] in ("card_slow", "card_removed"), flow
+                    assert "put it back" in client.get("/flow").text
+                client.post("/flow/cancel")
+            assert client.get("/api/status").json()["refused_cards"] == 0
+    finally:
+        station.remove()  # never leave a hung chip in the field: closing the reader would wait for it
+    assert ck.kit.counters().identified == 0

@@ -72,7 +72,12 @@
       };
       poll();
       var started = Date.now(), base = parseFloat((document.getElementById("busy-seconds") || {}).textContent || "0");
-      setInterval(function () { set("busy-seconds", Math.floor(base + (Date.now() - started) / 1000)); }, 500);
+      var hint = document.getElementById("busy-hint");
+      setInterval(function () {
+        var seconds = base + (Date.now() - started) / 1000;
+        set("busy-seconds", Math.floor(seconds));
+        if (hint && seconds >= parseFloat(hint.dataset.after || "1e9")) hint.hidden = false;
+      }, 500);
     }
   }
 })();

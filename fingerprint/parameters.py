@@ -192,6 +192,8 @@ BITS_RELAX_TABLE_FLOOR = 1e-12
 #: measures the rank-1 this keeps against the exhaustive search).
 SEARCH_SCREEN_CYLINDERS = 16
 #: identify(): templates kept by the screening pass for the full LSS-R score: at least this many, or this fraction of
-#: the gallery, whichever is larger.
+#: the gallery, whichever is larger. Measured: at 30,000 templates (FVC2002 fingers padded with 3,000 synthetic
+#: templates each repeated ten times) the worst screening rank of the exhaustive search's answer over 158 probes was
+#: 726 (2.4%), with 16 screening cylinders or all 36; 4% keeps a 1.65x margin for 12 ms of full scores.
 SEARCH_SHORTLIST_MIN = 200
-SEARCH_SHORTLIST_FRACTION = 0.02
+SEARCH_SHORTLIST_FRACTION = 0.04

@@ -49,15 +49,22 @@ ARCH_HALF_WIDTH_PX = (90.0, 140.0)
 PATTERN_TILT_RAD = math.radians(8.0)
 
 #: Smooth random wobble added to the model orientation (rad, peak) and its feature size (px): without it every
-#: finger of a class flows alike and impostor scores run higher than on real databases.
-ORIENTATION_WOBBLE_RAD = 0.3
-ORIENTATION_WOBBLE_SCALE_PX = 90.0
+#: finger of a class flows alike and impostor scores run higher than on real databases. Measured with the
+#: project's engine on 20 synthetic fingers (190 impostor pairs): at 0.3 rad / 90 px, impostors of the same class
+#: scored 0.022 on average against 0.018 across classes (real databases: 0.014 to 0.016 overall); at 0.6 rad / 60 px
+#: the same-class mean fell to 0.019 and the spread of impostor scores (SD 0.004 -> 0.003) came near the real 0.0012
+#: to 0.0026. Pores, creases, dirt, sensor noise, seed density and the period step changed nothing measurable.
+ORIENTATION_WOBBLE_RAD = 0.6
+ORIENTATION_WOBBLE_SCALE_PX = 60.0
 
 # --- ridge period (density) map [HB6] ---------------------------------------------------------------------
 #: Mean ridge period of a finger (px at 500 dpi): adult ridge periods are about 0.4 to 0.5 mm, i.e. 8 to 10 px.
-MEAN_PERIOD_PX = (8.4, 9.8)
+#: The range is as wide as the spread between fingers of one real database (centre period of the first impressions,
+#: 10th to 90th percentile: FVC2002 DB2 8.1 to 10.9 px, FVC2000 DB1 8.4 to 10.0 px): a narrower one made every
+#: synthetic finger's ridges alike.
+MEAN_PERIOD_PX = (7.8, 10.4)
 #: Amplitude of the smooth random variation of the period over the finger (px).
-PERIOD_VARIATION_PX = 0.7
+PERIOD_VARIATION_PX = 1.0
 #: Extra period above the core region (px): ridges are wider apart towards the fingertip [HB6].
 PERIOD_TIP_EXTRA_PX = 0.8
 #: Limits and quantum of the period map (px): one bank of filters per quantum.

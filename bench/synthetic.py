@@ -79,6 +79,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--skip-speed", action="store_true", help="skip the per-image and sampled speed figures")
     parser.add_argument(
+        "--stop-after",
+        type=float,
+        default=None,
+        help="with --full-station: stop drawing after this many seconds and report the complete part of the list",
+    )
+    parser.add_argument(
         "--json", type=Path, default=REPO_ROOT / "bench" / "results" / "synthetic.json", help="where to write JSON"
     )
 
@@ -188,17 +194,37 @@ def full_station_figures(args: argparse.Namespace) -> dict[str, Any]:
     voters = list(station_voters(country, station))
     fingers, worker_cpu_s, digest = 0, 0.0, 0
     processes = args.processes or os.cpu_count() or 1
-    for drawn in enrolment_images(voters, processes):
+    # Fingers arrive in list order, so the voters whose last finger has arrived are a complete part of the list.
+    last_finger_of = {}
+    position = 0
+    for v in voters:
+        position += len(v.fingers)
+        last_finger_of[position] = v
+    voters_complete = 0
+    stopped = False
+    drawn_iter = enrolment_images(voters, processes)
+    for drawn in drawn_iter:
         fingers += 1
         worker_cpu_s += drawn.cpu_s
         # A digest of every image, so each one was really produced and delivered to this process.
         digest = (digest * 31 + int(drawn.image[::16, ::16].sum())) % (1 << 61)
+        if fingers in last_finger_of:
+            voters_complete += 1
+        if fingers % 250 == 0:
+            print(f"  {fingers} fingers ({voters_complete} voters) in {time.perf_counter() - start:.0f} s wall, "
+                  f"{worker_cpu_s:.0f} s CPU drawing; load {os.getloadavg()[0]:.1f}", flush=True)
+        if args.stop_after is not None and time.perf_counter() - start > args.stop_after:
+            stopped = True
+            break
+    drawn_iter.close()  # ends the pool (its workers are terminated) when stopped early
     wall_s = time.perf_counter() - start
     children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     own_cpu_s = time.process_time() - cpu
     children_cpu_s = (children1.ru_utime + children1.ru_stime) - (children0.ru_utime + children0.ru_stime)
     return {
         "voters": len(voters),
+        "voters_complete": voters_complete,
+        "stopped_early": stopped,
         "fingers": fingers,
         "processes": processes,
         "wall_s": wall_s,
@@ -214,7 +240,9 @@ def full_station_figures(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _print_full_station(s: dict[str, Any]) -> None:
-    print(f"\nWhole station list drawn: {s['voters']} voters, {s['fingers']} enrolled fingers "
+    part = "Whole station list drawn" if not s["stopped_early"] else (
+        f"Stopped early (--stop-after): {s['voters_complete']} of the list's")
+    print(f"\n{part}: {s['voters']} voters, {s['fingers']} enrolled fingers "
           f"(master + enrolment impression each), {s['processes']} processes")
     print(f"  wall clock {s['wall_s'] / 60:.1f} min; CPU {s['cpu_s'] / 60:.1f} min "
           f"({s['cpu_s_per_finger']:.2f} CPU s per finger); load average before {s['load_average_before'][0]:.1f}, "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +43,7 @@ def _draw(job: tuple[str, int, int]) -> EnrolmentImage:
     return EnrolmentImage(pin, position, image, time.process_time() - started)
 
 
-def enrolment_images(voters: Iterable[SyntheticVoter], processes: int | None = None) -> Iterator[EnrolmentImage]:
+def enrolment_images(voters: Iterable[SyntheticVoter], processes: int | None = None) -> Generator[EnrolmentImage, None, None]:
     """Every enrolled finger of ``voters``, in list order, drawn by ``processes`` workers (default: one per core;
     1 draws in this process)."""
     jobs = [(v.personal_number, f.position, f.seed) for v in voters for f in v.fingers]

@@ -1,7 +1,8 @@
 """The screen's remaining rules over HTTP (FastAPI's test client on the served app): every state, notice, error and
 device problem has plain-language text in Kyrgyz, Russian and English; PIN guessing is slowed; the language switches
 in the middle of a voter without losing them; bad input is refused with a clear error; the status carries devices,
-throughput and counters; a locked screen's API answers 401; the idle printer's paper-out shows without a print."""
+throughput and counters; a locked screen's API answers 401; the idle printer's paper-out shows without a print; a
+full disk at confirm is told and the voter stays on screen."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from station.ui.mrz_form import mrz_from_form, yymmdd
 from station.workflow import State
 from station.workflow.card_finger import CARD_NOTICES
 from tests.conftest import REPO
-from tests.station.conftest import STATION, national_list
+from tests.station.conftest import ELECTION, STATION, national_list
 
 PINS = [v.personal_number for v in national_list() if v.station_id == STATION]
 UI = REPO / "station" / "ui"
@@ -192,3 +193,44 @@ def test_an_idle_printer_out_of_paper_shows_on_the_status(screen: tuple[TestClie
             assert _status(runtime)["devices"]["printer"] == "ready" and _status(runtime)["device_codes"] == {}
         finally:
             printer.close()
+
+
+def test_a_full_disk_at_confirm_is_told_and_loses_nothing(tmp_path: Path, package: bytes,
+                                                          cec_keys: dict[str, Path]) -> None:
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({done.stderr.decode().strip()}); run as root")
+    try:
+        store = KitStore(mount / "kit.db")
+        store.set_kit_info(ELECTION, STATION, "1")
+        load_package(store, package, load_cec_public(cec_keys["public"]), load_list_key(cec_keys["list"]))
+        add_worker(store, "op1", "Айгүл", Role.OPERATOR, "1111")
+        add_worker(store, "m2", "Нурлан", Role.OPERATOR, "2222")
+        runtime = KitRuntime(store, Gallery(store, None))
+        client = TestClient(create_app(runtime))
+        client.cookies.set("shailoo_lang", "en")
+        client.post("/login", data={"pin": "1111"})
+        client.post("/flow/start", data={"kind": "manual"})
+        client.post("/flow/number", data={"pin": PINS[4], "reason": "injury"})
+        filler = mount / "filler"
+        try:
+            with filler.open("wb") as handle:
+                while True:
+                    handle.write(b"\0" * 4096)
+                    handle.flush()
+        except OSError:
+            pass  # the disk is full now
+        page = client.post("/flow/confirm", data={"second_pin": "2222"})
+        assert "error=store" in str(page.url) and "could not save" in page.text
+        assert runtime.counters().identified == 0 and runtime.flow is not None
+        assert runtime.flow.state is State.CONFIRM  # the voter is still on screen: confirm again once there is room
+        filler.unlink()
+        page = client.post("/flow/confirm", data={"second_pin": "2222"})
+        assert 'data-state="print_failed"' in page.text and runtime.counters().identified == 1
+        store.close()
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -18,6 +18,7 @@ Two shapes, same code (``ingest_front.py``, ``ingest_writer.py``):
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import multiprocessing
@@ -45,6 +46,8 @@ __all__ = ["IngestLoop", "IngestStats", "MultiFrontIngest", "start_ingest_thread
 log = logging.getLogger(__name__)
 
 _writer_ids = itertools.count()
+#: Seconds between checks that every front process is alive.
+SUPERVISE_S = 2.0
 
 
 def _registry_cache(sessions: sessionmaker[Any]) -> KitRegistryCache:
@@ -141,6 +144,7 @@ class MultiFrontIngest:
         self._keys_dir = keys_dir
         self._election_mode = election_mode
         self._processes: list[Any] = []
+        self._stopping = threading.Event()
         self.endpoints: list[str] = []
 
     @property
@@ -151,19 +155,11 @@ class MultiFrontIngest:
     def start(self, timeout_s: float = 60.0) -> None:
         """Start the writer and every front; returns when all fronts are bound (raises if one is not)."""
         self._thread.start()
-        spawn = multiprocessing.get_context("spawn")  # no fork of a process holding sockets and threads
         pipes = []
         for index, endpoint in enumerate(self._wanted):
-            parent_end, child_end = spawn.Pipe(duplex=False)
-            proc = spawn.Process(
-                target=_front_process, name=f"ingest-front-{index}", daemon=True,
-                args=(index, endpoint, self._writer.endpoint, self._database_url, str(self._keys_dir),
-                      self._election_mode, os.getpid(), child_end),
-            )
-            proc.start()
-            child_end.close()
+            proc, pipe = self._spawn(index, endpoint)
             self._processes.append(proc)
-            pipes.append(parent_end)
+            pipes.append(pipe)
         for index, pipe in enumerate(pipes):
             if not pipe.poll(timeout_s):
                 self.stop()
@@ -173,9 +169,35 @@ class MultiFrontIngest:
             except EOFError:
                 self.stop()
                 raise RuntimeError(f"ingest front {index} exited at start (see the server log)") from None
+        threading.Thread(target=self._supervise, name="ingest-fronts", daemon=True).start()
+
+    def _spawn(self, index: int, endpoint: str) -> tuple[Any, Any]:
+        spawn = multiprocessing.get_context("spawn")  # no fork of a process holding sockets and threads
+        parent_end, child_end = spawn.Pipe(duplex=False)
+        proc = spawn.Process(
+            target=_front_process, name=f"ingest-front-{index}", daemon=True,
+            args=(index, endpoint, self._writer.endpoint, self._database_url, str(self._keys_dir),
+                  self._election_mode, os.getpid(), child_end),
+        )
+        proc.start()
+        child_end.close()
+        return proc, parent_end
+
+    def _supervise(self) -> None:
+        """Restart a front process that died (its kits reconnect and resend what was not acknowledged)."""
+        while not self._stopping.wait(SUPERVISE_S):
+            for index, proc in enumerate(self._processes):
+                if not proc.is_alive() and not self._stopping.is_set():
+                    log.error("ingest front %d exited (code %s); restarting it on %s", index, proc.exitcode,
+                              self.endpoints[index])
+                    self._processes[index], pipe = self._spawn(index, self.endpoints[index])
+                    if pipe.poll(60):
+                        with contextlib.suppress(EOFError):  # it died again: the next check restarts it
+                            pipe.recv()
 
     def stop(self) -> None:
         """Stop the fronts (SIGTERM, then kill), then the writer, and remove the socket folder."""
+        self._stopping.set()
         for proc in self._processes:
             if proc.is_alive():
                 proc.terminate()

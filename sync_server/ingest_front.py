@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 import zmq
+from sqlalchemy.exc import SQLAlchemyError
 
 from link.errors import MessageError
 from link.messages import MAX_MESSAGE_BYTES, Heartbeat, IdentificationEvent, decode, encode_ack
@@ -102,7 +103,10 @@ class IngestFront:
             self.cache.reload()
             while not self._stop.is_set():
                 events = dict(poller.poll(100))
-                self.cache.refresh_if_due()
+                try:
+                    self.cache.refresh_if_due()
+                except SQLAlchemyError as exc:  # keep the registry already loaded; try again at the next refresh
+                    log.error("ingest front %d could not reload the kit registry: %s", self._index, exc)
                 if self._zap.socket in events:
                     self._zap.handle()
                 if self._writer in events:

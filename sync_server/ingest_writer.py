@@ -115,6 +115,9 @@ class IngestWriter:
                         time.sleep(DB_RETRY_S)
                         continue
                     outcomes = [NOT_STORED * len(b.body.get("e", ())) for b in held]
+                except Exception:  # a bug must not stop ingest for every kit: refuse these batches, carry on
+                    log.exception("could not store %d batches; nothing acknowledged (the kits resend)", len(held))
+                    outcomes = [NOT_STORED * len(b.body.get("e", ())) for b in held]
                 failures = 0
                 for batch, outcome in zip(held, outcomes, strict=True):
                     self._socket.send_multipart([batch.front, batch.batch_id, outcome.encode("ascii")])
@@ -136,7 +139,11 @@ class IngestWriter:
                 log.error("ignoring a malformed message from an ingest front (%d frames)", len(frames))
                 continue
             front, batch_id, payload = frames
-            body = json.loads(payload)
+            try:
+                body = json.loads(payload)
+            except ValueError:
+                log.error("ignoring an unreadable batch from an ingest front")
+                continue
             batches.append(_Batch(front, batch_id, body))
             events += len(body.get("e", ()))
         return batches

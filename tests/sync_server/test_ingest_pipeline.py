@@ -146,6 +146,22 @@ def test_server_with_two_front_processes_counts_exactly(db_url: str, tmp_path: P
         assert turnout["total"] == 20 * len(kits)
         health = httpx.get(f"{url}/api/health", timeout=10).json()["ingest"]
         assert health["ingested"] == 20 * len(kits) and set(health["fronts"]) == {"0", "1"}
+
+        # A front process dies (SIGKILL): the server restarts it on the same port; its kits reconnect and resend.
+        fronts = subprocess.run(["pgrep", "-P", str(server.pid), "-f", "spawn_main"], capture_output=True,
+                                text=True).stdout.split()
+        assert len(fronts) == 2
+        subprocess.run(["kill", "-9", fronts[1]], check=True)
+        for keys, outbox in zip(kits, outboxes, strict=True):
+            for seq in range(21, 41):
+                outbox.add(event_bytes(make_event(keys.station_id, keys.kit_id, seq, MORNING)))
+        deadline = time.monotonic() + 120
+        while any(len(o) for o in outboxes) and time.monotonic() < deadline:
+            for sender in senders:
+                sender.run_once(0.01)
+        assert [len(o) for o in outboxes] == [0] * len(kits)
+        assert httpx.get(f"{url}/api/turnout", timeout=10).json()["total"] == 40 * len(kits)
+        assert "restarting it" in (tmp_path / "server.log").read_text()
     finally:
         for sender in senders:
             sender.close()

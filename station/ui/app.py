@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -153,9 +153,9 @@ def create_app(kit: KitRuntime, sessions: Sessions | None = None, printer_poll_s
     @app.get("/lang/{code}")
     def set_language(code: str, request: Request) -> RedirectResponse:
         # Back to the page the worker was on (same site only: the referer's path, never another host).
-        referer = request.headers.get("referer") or "/"
-        path = "/" + referer.split("://", 1)[-1].split("/", 1)[-1] if "://" in referer else "/"
-        response = back(path if not path.startswith("/lang/") else "/")
+        parts = urlsplit(request.headers.get("referer") or "/")
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        response = back(path if path.startswith("/") and not path.startswith(("//", "/lang/")) else "/")
         if code in LANGUAGES:
             response.set_cookie(LANG_COOKIE, code, max_age=86400 * 30, samesite="strict")
         return response

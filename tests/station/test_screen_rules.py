@@ -120,6 +120,10 @@ def test_language_switches_mid_voter_and_stays_on_the_kit(screen: tuple[TestClie
     assert '<html lang="ru">' in page and 'data-state="confirm"' in page and "Второй член" in page
     elsewhere = client.get("/lang/en", headers={"referer": "http://evil.example/steal"}, follow_redirects=False)
     assert elsewhere.headers["location"] == "/steal"  # a path on this kit, never another host
+    bare = client.get("/lang/en", headers={"referer": "http://testserver"}, follow_redirects=False)
+    assert bare.headers["location"] == "/"
+    sneaky = client.get("/lang/en", headers={"referer": "http://testserver//evil.example/x"}, follow_redirects=False)
+    assert sneaky.headers["location"] == "/"
     assert client.get("/lang/xx", headers={"referer": "http://testserver/"}, follow_redirects=False).status_code == 303
     assert '<html lang="en">' in client.get("/flow").text  # an unknown code changes nothing
 

@@ -287,9 +287,12 @@ def test_card_then_finger_on_the_screen_in_kyrgyz_and_russian(card_kit: CardKit)
         # Russian: the MRZ camera photographs the card's back.
         page.goto(f"{ck.url}/lang/ru")
         holder = ck.holders[1]
-        _put_card(ck, cards[1])
-        cv2.imwrite(str(ck.camera_dir / "frame_00.png"), photograph(render_card_back(holder.mrz()), angle_deg=2.0))
+        ck.device.emulator.remove()
         start_card()
+        page.wait_for_selector("#card-here[data-present='0']")
+        _put_card(ck, cards[1])  # the voter puts the card down: the open page notices without a reload
+        page.wait_for_selector("#card-here[data-present='1']", timeout=10000)
+        cv2.imwrite(str(ck.camera_dir / "frame_00.png"), photograph(render_card_back(holder.mrz()), angle_deg=2.0))
         shot("ru-13-card-mrz")
         page.click("#read-camera")
         flow_state("await_finger")

@@ -52,6 +52,14 @@
           if (span && span.dataset.code !== code) { span.dataset.code = code; span.textContent = code === "0" ? "" : (codeLabels[code] || code); }
         });
         if (peers) peers.textContent = peers.textContent.replace(/\d+\s*$/, String(s.peers));
+        var here = document.getElementById("card-here");
+        if (here && here.dataset.present !== undefined) {
+          var present = s.card_present ? "1" : "0";
+          if (here.dataset.present !== present) {
+            here.dataset.present = present;
+            here.textContent = present === "1" ? here.dataset.on : here.dataset.off;
+          }
+        }
       }).catch(function () {});
     }, 2000);
 

@@ -15,6 +15,10 @@ from sqlalchemy import select
 
 from station.store import Attempt, IdentificationRecord, KitStore, PeerMark, Voter
 
+#: Attempt kinds: no usable image after N tries, no match, and an ID card refused for a forged or copied chip
+#: (see :mod:`station.workflow.refusals`; the column holds 8 characters).
+FAILURE_TO_ACQUIRE, FAILURE_TO_MATCH, FORGED_CARD = "fta", "ftm", "forged"
+
 
 @dataclass(frozen=True)
 class Counters:
@@ -30,6 +34,8 @@ class Counters:
     reprints: int = 0
     failure_to_acquire: int = 0
     failure_to_match: int = 0
+    #: ID cards refused because their chip failed passive or active authentication (forged or copied).
+    cards_refused: int = 0
     station_identified: int = 0
     conflicts: int = 0
 
@@ -68,8 +74,9 @@ def counters(store: KitStore, until: datetime | None = None) -> Counters:
         overrides=sum(1 for r in records if r.override),
         undone=sum(1 for r in records if r.undone_at is not None),
         reprints=sum(r.reprints for r in records),
-        failure_to_acquire=sum(1 for a in attempts if a.kind == "fta"),
-        failure_to_match=sum(1 for a in attempts if a.kind == "ftm"),
+        failure_to_acquire=sum(1 for a in attempts if a.kind == FAILURE_TO_ACQUIRE),
+        failure_to_match=sum(1 for a in attempts if a.kind == FAILURE_TO_MATCH),
+        cards_refused=sum(1 for a in attempts if a.kind == FORGED_CARD),
         station_identified=len(local_pins | set(peer_pins)),
         conflicts=conflicts,
     )

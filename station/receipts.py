@@ -64,6 +64,7 @@ class Receipt:
             f"Mobile box: {c['mobile']}",
             f"Overrides: {c['overrides']}  undone: {c['undone']}  reprints: {c['reprints']}",
             f"Failure to acquire: {c['failure_to_acquire']}  to match: {c['failure_to_match']}",
+            f"ID cards refused (forged or copied chip): {c.get('cards_refused', 0)}",
             f"Station total (all kits): {c['station_identified']}  conflicts: {c['conflicts']}",
             f"Key {p['key'][:16]}",
         ]

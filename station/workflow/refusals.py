@@ -12,10 +12,8 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from station import audit
+from station.counters import FORGED_CARD
 from station.store import Attempt, KitStore
-
-#: Attempt kind of a card refused for failed passive or active authentication (the column holds 8 characters).
-FORGED_CARD = "forged"
 
 
 def record_refused_card(store: KitStore, path: str, problem: str, cloned: bool, document_number: str = "") -> None:

@@ -16,6 +16,7 @@ from station.identify import Path as IdPath
 from station.list_package import load_cec_public, load_list_key, load_package
 from station.receipts import ReceiptKind, make_receipt, verify_receipt_payload
 from station.store import AuditEntry, IdentificationRecord, KitStore
+from station.workflow.refusals import record_refused_card
 from tests.station.conftest import national_list
 
 PINS = [v.personal_number for v in national_list() if v.station_id == "3152"]
@@ -108,6 +109,17 @@ def test_receipts_sign_counters_and_opening_needs_zero(loaded: KitStore) -> None
     with pytest.raises(StationError, match="altered"):
         verify_receipt_payload(forged)
     assert any("Station total" in line for line in closing.lines())
+    assert verify_log(loaded, loaded.signing_key().public_key()).ok
+
+
+def test_refused_cards_are_counted_on_the_receipt(loaded: KitStore) -> None:
+    record_refused_card(loaded, "card", "DG1 hash does not match the signed SOD", cloned=False, document_number="ID123")
+    record_refused_card(loaded, "card", "active authentication failed", cloned=True)
+    c = counters(loaded)
+    assert c.cards_refused == 2 and c.failure_to_acquire == 0 and c.failure_to_match == 0
+    closing = make_receipt(loaded, ReceiptKind.CLOSING)
+    assert closing.payload["counters"]["cards_refused"] == 2
+    assert "ID cards refused (forged or copied chip): 2" in closing.lines()
     assert verify_log(loaded, loaded.signing_key().public_key()).ok
 
 

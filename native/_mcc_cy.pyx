@@ -319,6 +319,7 @@ cdef extern from *:
         if (simd) return shailoo_row_avx512(ca, va, aa, bc, stride, bv, ba, n, nd, min_common, max_dir, out, best);
         return shailoo_row_scalar(ca, va, aa, bc, stride, bv, ba, n, nd, min_common, max_dir, out, best);
     }
+    static const uint64_t shailoo_no_bits[4] = {0, 0, 0, 0};  /* no column excluded (up to 256 columns) */
     static inline int shailoo_argmax(int simd, const double* row, int n, const uint64_t* used) {
         return simd ? shailoo_argmax_avx512(row, n, used) : shailoo_argmax_scalar(row, n, used);
     }
@@ -346,6 +347,7 @@ cdef extern from *:
                      const int32_t* ia, const int32_t* ja, const double* pdist, int np, const double* z1, int n1,
                      double q1, const double* z2, int shift, int half, double* z12) noexcept nogil
     int shailoo_argmax(int simd, const double* row, int n, const uint64_t* used) noexcept nogil
+    const uint64_t* shailoo_no_bits
     void shailoo_support(int simd, const double* rt, const double* lam, double* acc, int n) noexcept nogil
     int shailoo_max_threads() noexcept nogil
     int shailoo_simd_available() noexcept nogil
@@ -423,8 +425,8 @@ cdef struct Tables:
 
 cdef struct Scratch:
     double* gval       # dense local similarity matrix n_A x n_B
-    double* hval       # row heap: each row's best similarity ...
-    int* hidx          # ... and its flat index r * nb + c
+    double* hval       # each row's key: its best similarity among unused columns (0: row done) ...
+    int* hidx          # ... and that column
     uint64_t* used_b   # gallery columns already paired, one bit each
     int* rows
     int* cols
@@ -476,29 +478,6 @@ cdef void scratch_free(Scratch* s) noexcept nogil:
     free(s.lam0); free(s.lam); free(s.tmp); free(s.acc); free(s.rho_t); free(s.top); free(s.ri); free(s.z12)
 
 
-cdef inline bint _before(double va, int ia, double vb, int ib) noexcept nogil:
-    # Heap order: larger similarity first, then smaller flat index (numpy's stable argsort of -gamma).
-    return va > vb or (va == vb and ia < ib)
-
-
-cdef inline void _sift_down(double* v, int* idx, Py_ssize_t start, Py_ssize_t size) noexcept nogil:
-    cdef Py_ssize_t root = start, child
-    cdef double tv
-    cdef int ti
-    while True:
-        child = 2 * root + 1
-        if child >= size:
-            return
-        if child + 1 < size and _before(v[child + 1], idx[child + 1], v[child], idx[child]):
-            child += 1
-        if _before(v[child], idx[child], v[root], idx[root]):
-            tv = v[root]; v[root] = v[child]; v[child] = tv
-            ti = idx[root]; idx[root] = idx[child]; idx[child] = ti
-            root = child
-        else:
-            return
-
-
 cdef inline int _circ(int d) noexcept nogil:
     # Circular distance of an angle difference in 1/65536-turn steps: 0..32768.
     d = d & 0xFFFF
@@ -537,52 +516,39 @@ cdef Py_ssize_t _greedy_pairs(const Probe* a, const Cand* b, Py_ssize_t nd, cons
                               int simd) noexcept nogil:
     """Γ matrix (eq. 17-18, bit form) and the greedy one-to-one pairs of the oracle (decreasing Γ, ties by row-major
     index), into s.rows / s.cols / s.lam0; returns their number."""
-    cdef Py_ssize_t i, j, size, n_r
+    cdef Py_ssize_t i, j, n_r
     cdef Py_ssize_t n_min = a.n if a.n < b.n else b.n
     cdef int min_common = <int> prm[P_MIN_COMMON]
     cdef int max_dir = <int> prm[P_MAX_DIR_STEPS]
-    cdef int r, c, flat
+    cdef int r, c
     cdef double g
     for j in range((b.n + 63) // 64):
         s.used_b[j] = 0
-    # Each row's best column comes with the row (first column of the maximum): the heap starts from those.
-    size = 0
+    # Each row's best column comes with the row (first column of the maximum). The next pair is the row whose key is
+    # largest, the first such row on ties (= the smallest flat index r * n_B + c, the oracle's stable order); a stale
+    # key (its column got used meanwhile) is refreshed by rescanning the row among unused columns. Stale keys are
+    # never below the true value, so the largest fresh key is the global next pair. A finished row's key is 0.
     for i in range(a.n):
-        g = shailoo_row(simd, a.cells + i * nd, a.valid[i], a.angle[i], b.cells, b.stride, b.valid, b.angle,
-                        <int> b.n, <int> nd, min_common, max_dir, s.gval + i * b.n, &c)
-        if c >= 0:
-            s.hval[size] = g
-            s.hidx[size] = <int> (i * b.n + c)
-            size += 1
-    # A heap of rows keyed by each row's best entry among unused columns; a stale key (its column got used) is
-    # refreshed by rescanning the row. Stale keys are never below the true value, so the top fresh key is the global
-    # next pair.
-    i = size // 2
-    while i > 0:
-        i -= 1
-        _sift_down(s.hval, s.hidx, i, size)
+        s.hval[i] = shailoo_row(simd, a.cells + i * nd, a.valid[i], a.angle[i], b.cells, b.stride, b.valid,
+                                b.angle, <int> b.n, <int> nd, min_common, max_dir, s.gval + i * b.n, &c)
+        s.hidx[i] = c
     n_r = 0
-    while size > 0 and n_r < n_min:
-        flat = s.hidx[0]
-        r = flat // <int> b.n
-        c = flat - r * <int> b.n
+    while n_r < n_min:
+        r = shailoo_argmax(simd, s.hval, <int> a.n, shailoo_no_bits)
+        if r < 0:
+            break
+        c = s.hidx[r]
         if (s.used_b[c >> 6] >> (c & 63)) & 1:
             c = shailoo_argmax(simd, s.gval + r * b.n, <int> b.n, s.used_b)
-            if c >= 0:
-                s.hval[0] = s.gval[r * b.n + c]
-                s.hidx[0] = <int> (r * b.n + c)
-                _sift_down(s.hval, s.hidx, 0, size)
-                continue
-        else:
-            s.used_b[c >> 6] |= (<uint64_t> 1) << (c & 63)
-            s.rows[n_r] = r
-            s.cols[n_r] = c
-            s.lam0[n_r] = s.hval[0]
-            n_r += 1
-        size -= 1
-        s.hval[0] = s.hval[size]
-        s.hidx[0] = s.hidx[size]
-        _sift_down(s.hval, s.hidx, 0, size)
+            s.hidx[r] = c
+            s.hval[r] = s.gval[r * b.n + c] if c >= 0 else 0.0
+            continue
+        s.used_b[c >> 6] |= (<uint64_t> 1) << (c & 63)
+        s.rows[n_r] = r
+        s.cols[n_r] = c
+        s.lam0[n_r] = s.hval[r]
+        s.hval[r] = 0.0
+        n_r += 1
     return n_r
 
 

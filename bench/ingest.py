@@ -156,12 +156,16 @@ class _KitGroup:
         return len(self.senders) - len(waiting)
 
     def _greet(self, waiting: set[int]) -> None:
+        # Only kits whose handshake completed try their first heartbeat: trying all of them every pass (a refused
+        # send each) burned a core per kit process and starved the server's handshakes.
         now = time.monotonic()
         for i in list(waiting):
-            self.senders[i].send_due(now)
-            if self.senders[i].heartbeats_sent:
-                waiting.discard(i)
-        time.sleep(0.02)
+            sender = self.senders[i]
+            if sender.connected:
+                sender.send_due(now)
+                if sender.heartbeats_sent:
+                    waiting.discard(i)
+        time.sleep(0.1)
 
     def identify(self, started: float, end: float, rate: float, seed: int) -> None:
         """Commit identifications open-loop at ``rate`` per second from ``started`` to ``end`` (monotonic clock)."""

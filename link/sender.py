@@ -123,6 +123,12 @@ class OutboxSender:
         """The DEALER socket, for callers that poll many senders at once (the ingest benchmark)."""
         return self._socket
 
+    @property
+    def connected(self) -> bool:
+        """Whether a CURVE handshake with the CEC has completed on this socket (cheap: reads the monitor's flag)."""
+        self._watch_connection()
+        return self._generation > 0
+
     def close(self) -> None:
         """Close the socket; unacknowledged entries stay in the outbox."""
         self._monitor.close(0)

@@ -8,8 +8,9 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from link.keys import KeyPair, KitKeys
@@ -78,17 +79,40 @@ def parse_registry_csv(text: str) -> list[StationRow]:
 
 
 def import_registry(session: Session, rows: list[StationRow]) -> int:
-    """Insert or update commissions and stations (by their stable ids); returns how many stations."""
+    """Insert or update commissions and stations (by their stable ids); returns how many stations.
+
+    The rows already stored are loaded in a few queries (not one per row), so a country's 2,500 stations import in
+    about a second."""
+    commissions = _load(session, Commission, Commission.commission_id, {r.commission_id for r in rows})
+    stations = _load(session, Station, Station.station_id, {r.station_id for r in rows})
     for row in rows:
-        session.merge(
-            Commission(commission_id=row.commission_id, name=row.commission_name or row.commission_id,
-                       oblast=row.oblast, district=row.district)
-        )
-        session.merge(
-            Station(station_id=row.station_id, name=row.name, address=row.address, oblast=row.oblast,
-                    district=row.district, commission_id=row.commission_id, registered_voters=row.registered_voters)
-        )
+        values = {"name": row.commission_name or row.commission_id, "oblast": row.oblast, "district": row.district}
+        commission = commissions.get(row.commission_id)
+        if commission is None:
+            commissions[row.commission_id] = commission = Commission(commission_id=row.commission_id, **values)
+            session.add(commission)
+        else:
+            for key, value in values.items():
+                setattr(commission, key, value)
+        station_values: dict[str, Any] = {"name": row.name, "address": row.address, "oblast": row.oblast, "district": row.district,
+                          "commission_id": row.commission_id, "registered_voters": row.registered_voters}
+        station = stations.get(row.station_id)
+        if station is None:
+            stations[row.station_id] = station = Station(station_id=row.station_id, **station_values)
+            session.add(station)
+        else:
+            for name, new in station_values.items():
+                setattr(station, name, new)
     return len(rows)
+
+
+def _load(session: Session, model: Any, column: Any, ids: set[str]) -> dict[str, Any]:
+    wanted = sorted(ids)
+    found: dict[str, Any] = {}
+    for start in range(0, len(wanted), 1000):
+        for obj in session.scalars(select(model).where(column.in_(wanted[start:start + 1000]))):
+            found[getattr(obj, column.key)] = obj
+    return found
 
 
 def provision_kit(
@@ -181,11 +205,14 @@ def provision_kits(
         raise RegistryError(f"kits already provisioned: {', '.join(taken[:10])}; give replacement kits new ids")
     now = datetime.now(UTC)
     out = []
+    rows = []
     for station_id, kit_id in kits:
         pair = KeyPair.generate()
-        session.add(Kit(station_id=station_id, kit_id=kit_id, public_key=pair.public, status="active",
-                        training=training, provisioned_at=now, devices_json="{}", pending=0, paper_low=False,
-                        revoke_reason=""))
+        rows.append({"station_id": station_id, "kit_id": kit_id, "public_key": pair.public, "status": "active",
+                     "training": training, "provisioned_at": now, "devices_json": "{}", "pending": 0,
+                     "paper_low": False, "revoke_reason": ""})
         out.append(KitKeys(station_id=station_id, kit_id=kit_id, public=pair.public, secret=pair.secret,
                            server_public=server_public, training=training))
+    # One executemany without RETURNING (the row ids are not needed here): 20,000 kits in seconds.
+    session.execute(insert(Kit), rows)
     return out

@@ -68,7 +68,7 @@ class FingerOnlyFlow(Flow):
                 self._go(_S.AWAIT_FINGER, got.advice, advice_notice(got.advice))
             return
         self.acquire_tries = 0
-        found = [c for c in self.matcher.identify(got.probe, TOP_K) if c.score >= self.matcher.threshold]
+        found = [c for c in self.matcher.identify(got.probe, TOP_K) if c.score >= self.matcher.identify_threshold]
         if found:
             self.candidates = found
             self._go(_S.CHOOSE, "choose the voter whose photo and name match")

@@ -24,7 +24,7 @@ from fingerprint.minutiae import RawMinutiae, detect_minutiae
 from fingerprint.model import Minutia, MinutiaKind, Template
 from fingerprint.orientation import orientation_field
 from fingerprint.quality import Quality, assess
-from fingerprint.resample import to_working_resolution
+from fingerprint.resample import native_grid_scale, to_working_resolution
 from fingerprint.segmentation import near_foreground, refine, segment
 from fingerprint.thinning import thin
 
@@ -57,7 +57,7 @@ def extract(image: npt.ArrayLike, dpi: float, debug: DebugSink | None = None) ->
     candidates = detect_minutiae(skeleton, orientation)
     kept = remove_false_minutiae(candidates, mask)
     quality = assess(grey, segmentation, orientation, frequency)
-    template = _template(grey.shape, candidates, kept)
+    template = _template(grey.shape, candidates, kept, native_grid_scale(dpi) or 1.0)
     if debug is not None:
         for stage, value in (
             ("resample", grey),
@@ -76,13 +76,16 @@ def extract(image: npt.ArrayLike, dpi: float, debug: DebugSink | None = None) ->
     return Extraction(template, quality)
 
 
-def _template(shape: tuple[int, ...], candidates: RawMinutiae, kept: npt.NDArray[np.intp]) -> Template:
-    """The kept candidates as a template; minutia quality is the local orientation certainty (0..100)."""
-    height, width = int(shape[0]), int(shape[1])
+def _template(
+    shape: tuple[int, ...], candidates: RawMinutiae, kept: npt.NDArray[np.intp], scale: float = 1.0
+) -> Template:
+    """The kept candidates as a 500-dpi template (coordinates times ``scale``, the factor from the grid extraction ran
+    on); minutia quality is the local orientation certainty (0..100)."""
+    height, width = max(1, round(int(shape[0]) * scale)), max(1, round(int(shape[1]) * scale))
     minutiae = tuple(
         Minutia(
-            int(candidates.x[i]),
-            int(candidates.y[i]),
+            min(int(round(float(candidates.x[i]) * scale)), width - 1),
+            min(int(round(float(candidates.y[i]) * scale)), height - 1),
             float(candidates.angle[i]),
             MinutiaKind(int(candidates.kind[i])),
             int(round(100 * float(np.clip(candidates.coherence[i], 0.0, 1.0)))),

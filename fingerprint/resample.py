@@ -12,6 +12,18 @@ from fingerprint.errors import ImageError
 Image = npt.NDArray[np.float32]
 
 
+def native_grid_scale(dpi: float) -> float | None:
+    """Factor from the sensor's pixels to 500-dpi pixels when extraction should run on the sensor's own grid.
+
+    Near 500 dpi (within ``NATIVE_GRID_TOLERANCE``) resampling by a small non-integer factor averages neighbouring
+    pixels of every ridge and costs more detail than the pipeline loses by running its 500-dpi lengths on a slightly
+    different scale (its ridge-period range spans a factor of three). Such images are extracted as they are and only
+    the minutiae are scaled; ``None`` means resample first.
+    """
+    scale = p.WORKING_DPI / float(dpi)
+    return scale if scale != 1.0 and abs(scale - 1.0) <= p.NATIVE_GRID_TOLERANCE else None
+
+
 def to_working_resolution(image: npt.ArrayLike, dpi: float) -> Image:
     """Validate a greyscale image and resample it to ``WORKING_DPI``; returns float32 grey levels (0..255 scale).
 
@@ -42,6 +54,8 @@ def to_working_resolution(image: npt.ArrayLike, dpi: float) -> Image:
     else:
         raise ImageError(f"unsupported pixel type {array.dtype}")
     scale = p.WORKING_DPI / float(dpi)
+    if native_grid_scale(dpi) is not None:
+        scale = 1.0
     height, width = grey.shape
     out_w, out_h = round(width * scale), round(height * scale)
     if min(out_w, out_h) < p.MIN_IMAGE_SIDE_PX or max(out_w, out_h) > p.MAX_IMAGE_SIDE_PX:

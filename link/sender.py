@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 #: - after a reconnect, every unacknowledged entry sent on an earlier connection is resent at once;
 #: - an entry is resent after FIRST_RESEND_S (doubling up to MAX_RESEND_S) when an entry sent after it on the same
 #:   connection was acknowledged (it was lost or refused);
-#: - otherwise only after STALE_RESEND_S, a last resort for a CEC that lost messages without dropping the connection.
+#: - otherwise only after STALE_RESEND_S, and only if the CEC acknowledged nothing at all for that long: a last resort
+#:   for a CEC that lost messages without dropping the connection. (Resending after STALE_RESEND_S while
+#:   acknowledgements still flowed made every kit resend its whole window once the CEC's backlog passed a minute.)
 FIRST_RESEND_S = 2.0
 MAX_RESEND_S = 30.0
 STALE_RESEND_S = 60.0
@@ -117,6 +119,8 @@ class OutboxSender:
         #: Incremented at each completed (re)connection, read from the socket monitor.
         self._generation = 0
         self._newest_acked_order = 0
+        #: When this sender last received an acknowledgement (monotonic seconds).
+        self._last_ack_at = float("-inf")
 
     @property
     def socket(self) -> zmq.Socket[bytes]:
@@ -194,7 +198,8 @@ class OutboxSender:
                 waited = now - flight.sent_at
                 reconnected = flight.generation != self._generation
                 overtaken = flight.order < self._newest_acked_order and waited >= flight.timeout
-                if not (reconnected or overtaken or waited >= max(flight.timeout, STALE_RESEND_S)):
+                stale = waited >= max(flight.timeout, STALE_RESEND_S) and now - self._last_ack_at >= STALE_RESEND_S
+                if not (reconnected or overtaken or stale):
                     continue
             try:
                 self._socket.send(entry.payload, zmq.NOBLOCK)
@@ -243,6 +248,7 @@ class OutboxSender:
                 if flight is not None:
                     self._newest_acked_order = max(self._newest_acked_order, flight.order)
             self.delivered_total += len(acked)
+            self._last_ack_at = time.monotonic()
         return len(acked)
 
     def _parse_ack(self, frame: bytes) -> int | None:

@@ -58,9 +58,14 @@ def test_unanswered_entry_is_resent_when_stale_with_backoff(cec: tuple, monkeypa
     sender.close()
 
 
-def test_no_resend_while_a_slow_cec_acknowledges_in_order(cec: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("stale_s", [60.0, 0.5])
+def test_no_resend_while_a_slow_cec_acknowledges_in_order(
+    cec: tuple, monkeypatch: pytest.MonkeyPatch, stale_s: float
+) -> None:
     router, keys, ctx, server_secret = cec
     monkeypatch.setattr(sender_module, "FIRST_RESEND_S", 0.3)
+    # Also with a backlog older than the stale limit: acknowledgements still flow, so nothing is stale.
+    monkeypatch.setattr(sender_module, "STALE_RESEND_S", stale_s)
     outbox = MemoryOutbox()
     sender = OutboxSender(outbox, _endpoint(router), keys, context=ctx)
     # The CEC falls behind: it answers in order, ever later (up to 0.8 s after receipt, well past the 0.3 s timeout).

@@ -377,7 +377,7 @@ def create_app(kit: KitRuntime, sessions: Sessions | None = None, printer_poll_s
     def do_reprint(record_id: int, session: Supervisor) -> RedirectResponse:
         try:
             with jobs.devices["printer"]:
-                reprint(kit.store, kit.printer, record_id, session.worker_id)
+                reprint(kit.store, kit.printer, record_id, session.worker_id, kit.training)
         except StationError:
             return back("/supervisor?error=reprint_failed")
         return back("/supervisor?done=reprint")

@@ -170,8 +170,11 @@ def slip_for(store: KitStore, record: IdentificationRecord, voter: Voter, reprin
     )
 
 
-def reprint(store: KitStore, printer: SlipPrinter | None, record_id: int, supervisor: str) -> None:
-    """Supervisor-only reprint of a committed identification's slip (marked REPRINT, logged)."""
+def reprint(
+    store: KitStore, printer: SlipPrinter | None, record_id: int, supervisor: str, training: bool = False
+) -> None:
+    """Supervisor-only reprint of a committed identification's slip (marked REPRINT, logged; TRAINING on a training
+    kit like every other slip)."""
     with store.transaction() as session:
         record = session.get(IdentificationRecord, record_id)
         voter = session.get(Voter, record.personal_number) if record is not None else None
@@ -180,7 +183,7 @@ def reprint(store: KitStore, printer: SlipPrinter | None, record_id: int, superv
     if printer is None:
         raise WorkflowError("no printer connected: connect the printer, then reprint")
     try:
-        printer.print_slip(slip_for(store, record, voter, reprint=True, training=False))
+        printer.print_slip(slip_for(store, record, voter, reprint=True, training=training))
     except DeviceError as exc:
         record_print(store, record_id, ok=False, reprint=True, by=supervisor, error=str(exc))
         raise WorkflowError(f"the reprint failed too: {exc}") from exc

@@ -6,6 +6,7 @@ The card reader is an in-process ``CardData`` hand-over here (the chip stack is 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -220,6 +221,13 @@ def test_failed_print_keeps_the_voter_and_supervisor_reprints(kit: Kit) -> None:
     normal.confirm("chair")
     assert normal.state is State.PRINTED and "[raster]" not in kit.printer_emu.slips[-1].text
     assert counters(kit.store).reprints == 1
+    # On a training kit the supervisor's reprint is a training slip too.
+    reprint(kit.store, kit.printer, manual.record.id, "chair", training=True)
+    deadline = time.monotonic() + 10
+    while len(kit.printer_emu.slips) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert kit.printer_emu.slips[-1].text[0] == "*** ТРЕНИНГ / TRAINING ***"
+    assert kit.printer_emu.slips[-3].text[0] != "*** ТРЕНИНГ / TRAINING ***"
 
 
 def test_scanner_unplugged_is_a_device_fault_and_nothing_is_recorded(kit: Kit) -> None:

@@ -94,6 +94,7 @@ def test_touch_keyboard_large_type_and_live_device_status(served: Served) -> Non
         page.goto(f"{url}/login")
         for digit in "1111":
             page.tap(f".keypad button[data-key='{digit}']")
+        assert page.input_value("#pin") == "1111"  # a repeated tap on one key types it again
         page.tap("#login")
         page.wait_for_url(f"{url}/")
 
@@ -137,6 +138,7 @@ def test_touch_keyboard_large_type_and_live_device_status(served: Served) -> Non
         page.goto(f"{url}/lang/en")
         page.goto(f"{url}/login")
         page.keyboard.type("1111")
+        assert page.input_value("#pin") == "1111"  # the PIN field has the keyboard from the start
         page.keyboard.press("Enter")
         page.wait_for_url(f"{url}/")
         assert page.evaluate("document.activeElement.id") == "start-card"  # Enter alone starts the card path

@@ -10,6 +10,8 @@
   tick(); setInterval(tick, 1000);
 
   var pin = document.getElementById("pin");
+  // The browser applies autofocus on a later frame; a poll worker who types at once must not lose the first digits.
+  if (pin && document.activeElement !== pin) pin.focus();
   document.querySelectorAll(".keypad button[data-key]").forEach(function (b) {
     b.addEventListener("click", function () {
       if (!pin) return;

@@ -10,8 +10,10 @@
   tick(); setInterval(tick, 1000);
 
   var pin = document.getElementById("pin");
-  // The browser applies autofocus on a later frame; a poll worker who types at once must not lose the first digits.
-  if (pin && document.activeElement !== pin) pin.focus();
+  // The browser applies autofocus on a later frame; a poll worker who types or presses Enter at once must reach the
+  // step's main field or action, not the page body.
+  var first = document.querySelector("[autofocus]");
+  if (first && document.activeElement !== first) first.focus();
   document.querySelectorAll(".keypad button[data-key]").forEach(function (b) {
     b.addEventListener("click", function () {
       if (!pin) return;

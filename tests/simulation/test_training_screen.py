@@ -12,10 +12,8 @@ import pytest
 
 from simulation.training import parse_scenario
 from simulation.training.serve import training_server
+from tests.browser import CHROMIUM, FLAGS
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,

@@ -39,15 +39,12 @@ from station.staff import Role, add_worker
 from station.store import KitStore
 from station.ui.app import create_app
 from station.ui.sessions import Sessions
-from tests.conftest import REPO, free_port
+from tests.browser import CHROMIUM, FLAGS, SHOTS
+from tests.conftest import free_port
 from tests.station.conftest import ELECTION, STATION, national_list
 
-CHROMIUM = "/usr/bin/chromium"
 FVC = fingerprint_data_dir() / "FVC2002" / "DB1_B"
 BLANK = np.full((288, 256), 255, np.uint8)
-SHOTS = REPO / "artifacts" / "screenshots"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,

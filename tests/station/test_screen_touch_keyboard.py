@@ -29,13 +29,10 @@ from station.staff import Role, add_worker
 from station.store import KitStore
 from station.ui.app import create_app
 from station.ui.sessions import Sessions
-from tests.conftest import REPO, free_port
+from tests.browser import CHROMIUM, FLAGS, SHOTS
+from tests.conftest import free_port
 from tests.station.conftest import STATION, national_list
 
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = REPO / "artifacts" / "screenshots"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 PINS = [v.personal_number for v in national_list() if v.station_id == STATION]
 #: Smallest body text and button height the screen allows (CSS px).
 MIN_TEXT_PX = 20

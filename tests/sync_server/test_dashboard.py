@@ -19,12 +19,8 @@ from sync_server.services.ingest import ingest_identifications
 from sync_server.services.turnout import load_reference_curve
 from sync_server.testing.http import BackgroundHttp
 from sync_server.testing.kits import InProcessServer, MemoryOutbox, event_bytes, make_event
-from tests.conftest import REPO
+from tests.browser import CHROMIUM, FLAGS, SHOTS
 
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = REPO / "artifacts" / "screenshots"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 MORNING = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)  # 08:00 Bishkek time
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -54,7 +50,7 @@ def test_dashboard_paints_updates_live_and_speaks_three_languages(live: tuple[In
     from playwright.sync_api import sync_playwright
 
     cec, http = live
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1300})
@@ -73,7 +69,7 @@ def test_dashboard_paints_updates_live_and_speaks_three_languages(live: tuple[In
         assert page.locator("#stations tbody tr").count() == 100
         assert page.locator("#rows-note").inner_text() == "stations 1-100 of 270"
         assert page.locator(".anomaly[data-kind='manual_burst']").count() >= 1
-        page.screenshot(path=str(SCREENSHOTS / "dashboard-en.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / "dashboard-en.png"), full_page=True)
 
         # Sorting (by the server): click "Turnout" (descending first), the first row has the highest percentage.
         page.locator("#stations th[data-key='percent']").click()
@@ -112,5 +108,5 @@ def test_dashboard_paints_updates_live_and_speaks_three_languages(live: tuple[In
             page.locator(f"#langs button[data-lang='{lang}']").click()
             assert word in page.locator("body").inner_text()
             assert page.evaluate("document.documentElement.lang") == lang
-            page.screenshot(path=str(SCREENSHOTS / f"dashboard-{lang}.png"), full_page=True)
+            page.screenshot(path=str(SHOTS / f"dashboard-{lang}.png"), full_page=True)
         browser.close()

@@ -27,11 +27,11 @@ simulated ones so a file works for any ``--stations``, or a quoted four-digit st
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simulation import toml_files
 from simulation.election.errors import FaultFileError
 from simulation.election.turnout import OPENING_HOUR
 
@@ -97,19 +97,12 @@ _KNOWN: dict[str, set[str]] = {
 
 def load_faults(path: Path) -> FaultPlan:
     """Read a fault file; :class:`FaultFileError` names the file, entry and field of anything wrong."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FaultFileError(f"cannot read the fault file {path}: {exc.strerror}") from exc
-    return parse_faults(text, str(path))
+    return parse_faults(toml_files.read_text(path, "fault file", FaultFileError), str(path))
 
 
 def parse_faults(text: str, source: str = "<faults>") -> FaultPlan:
     """Parse the TOML text of a fault file (see the module docstring for the format)."""
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise FaultFileError(f"{source}: not valid TOML ({exc}); fix the line it names") from exc
+    doc = toml_files.parse(text, source, FaultFileError)
     unknown = set(doc) - set(_KNOWN)
     if unknown:
         raise FaultFileError(f"{source}: unknown section(s) {sorted(unknown)}; known: {sorted(_KNOWN)}")

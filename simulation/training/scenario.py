@@ -16,11 +16,11 @@ Format (documented for trainers in ``simulation/training/README.md``)::
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from simulation import toml_files
 from simulation.training.errors import ScenarioError
 
 #: Situation -> the decisions a well-trained operator may take (Shailoo ID operator procedure).
@@ -82,19 +82,12 @@ class Scenario:
 
 def load_scenario(path: Path) -> Scenario:
     """Read a scenario file; :class:`ScenarioError` says what to fix."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"cannot read the scenario {path}: {exc.strerror}") from exc
-    return parse_scenario(text, str(path))
+    return parse_scenario(toml_files.read_text(path, "scenario", ScenarioError), str(path))
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     """Parse a scenario's TOML text."""
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{source}: not valid TOML ({exc}); fix the line it names") from exc
+    doc = toml_files.parse(text, source, ScenarioError)
     extra = set(doc) - {"training", "voter"}
     if extra:
         raise ScenarioError(f"{source}: unknown section(s) {sorted(extra)}; a scenario has [training] and [[voter]]")

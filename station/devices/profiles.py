@@ -7,15 +7,14 @@ whole with a :class:`ProfileError` that names the file and the key, so a technic
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from firmware_configs import PROFILE_DIR
 from station.devices.errors import ProfileError
 from station.devices.health import ErrorCode
+from station.devices.profile_toml import ProfileReader, parse_toml
 
 #: Line rates a serial module or printer can be set to (bits per second).
 BAUD_RATES = (9600, 19200, 38400, 57600, 115200, 230400)
@@ -78,71 +77,7 @@ class PrinterProfile:
 
 Profile = ScannerProfile | PrinterProfile
 
-_MISSING = object()
-
-
-class _Reader:
-    """Reads typed keys out of a parsed TOML document; every complaint names the file and the dotted key."""
-
-    def __init__(self, path: Path, doc: dict[str, Any]) -> None:
-        self.path = path
-        self.doc = doc
-
-    def fail(self, key: str, why: str) -> ProfileError:
-        return ProfileError(
-            f"device profile {self.path}: key '{key}' {why}; fix the file or reinstall the kit's firmware_configs",
-            int(ErrorCode.DEVICE_PROFILE_INVALID),
-        )
-
-    def raw(self, key: str, default: object = _MISSING) -> object:
-        node: object = self.doc
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                if default is not _MISSING:
-                    return default
-                raise self.fail(key, "is missing")
-            node = node[part]
-        return node
-
-    def integer(self, key: str, low: int, high: int, default: object = _MISSING) -> int:
-        value = self.raw(key, default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(key, f"must be an integer, got {value!r}")
-        if not low <= value <= high:
-            raise self.fail(key, f"must be between {low} and {high}, got {value}")
-        return value
-
-    def choice(self, key: str, choices: tuple[Any, ...], default: object = _MISSING) -> Any:
-        value = self.raw(key, default)
-        if value not in choices or isinstance(value, bool) != isinstance(choices[0], bool):
-            raise self.fail(key, f"must be one of {', '.join(map(repr, choices))}, got {value!r}")
-        return value
-
-    def number(self, key: str, low: float, high: float, unit: str, default: object = _MISSING) -> float:
-        value = self.raw(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(key, f"must be a number of {unit}, got {value!r}")
-        if not low <= float(value) <= high:
-            raise self.fail(key, f"must be between {low} and {high} {unit}, got {value}")
-        return float(value)
-
-    def seconds(self, key: str, low: float, high: float, default: object = _MISSING) -> float:
-        return self.number(key, low, high, "seconds", default)
-
-    def text(self, key: str, default: object = _MISSING) -> str:
-        value = self.raw(key, default)
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, f"must be a non-empty string, got {value!r}")
-        return value
-
-    def flag(self, key: str, default: object = _MISSING) -> bool:
-        value = self.raw(key, default)
-        if not isinstance(value, bool):
-            raise self.fail(key, f"must be true or false, got {value!r}")
-        return value
-
-
-def _scanner(r: _Reader, model: str, protocol: str) -> ScannerProfile:
+def _scanner(r: ProfileReader, model: str, protocol: str) -> ScannerProfile:
     fast_baud = r.raw("serial.fast_baud", None)
     packet_size = 0 if protocol == "gt521" else r.choice("protocol.packet_size", (32, 64, 128, 256))
     bits = r.choice("image.bits_per_pixel", (4, 8))
@@ -170,7 +105,7 @@ def _scanner(r: _Reader, model: str, protocol: str) -> ScannerProfile:
     )
 
 
-def _printer(r: _Reader, model: str, protocol: str) -> PrinterProfile:
+def _printer(r: ProfileReader, model: str, protocol: str) -> PrinterProfile:
     code_page = r.text("text.code_page")
     try:
         "А".encode(code_page)
@@ -203,7 +138,7 @@ def _printer(r: _Reader, model: str, protocol: str) -> PrinterProfile:
     )
 
 
-_KINDS: dict[str, tuple[tuple[str, ...], Callable[[_Reader, str, str], Profile]]] = {
+_KINDS: dict[str, tuple[tuple[str, ...], Callable[[ProfileReader, str, str], Profile]]] = {
     "scanner": (("r30x", "gt521"), _scanner),
     "printer": (("escpos",), _printer),
 }
@@ -211,14 +146,7 @@ _KINDS: dict[str, tuple[tuple[str, ...], Callable[[_Reader, str, str], Profile]]
 
 def parse_profile(path: Path, text: str) -> Profile:
     """Validate one profile's TOML text; ``path`` is only used in error messages."""
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(
-            f"device profile {path} is not valid TOML ({exc}); fix the file",
-            int(ErrorCode.DEVICE_PROFILE_INVALID),
-        ) from exc
-    r = _Reader(path, doc)
+    r = ProfileReader(path, parse_toml(path, text, "device"))
     kind = r.choice("device.kind", tuple(_KINDS))
     protocols, build = _KINDS[kind]
     protocol = r.choice("device.protocol", protocols)

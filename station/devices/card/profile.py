@@ -6,14 +6,13 @@ size; the TOML layout and the error messages follow the scanner and printer prof
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from firmware_configs import PROFILE_DIR
 from station.devices.errors import ProfileError
 from station.devices.health import ErrorCode
+from station.devices.profile_toml import ProfileReader, parse_toml
 
 READER_DIR = PROFILE_DIR / "readers"
 
@@ -35,59 +34,25 @@ class ReaderProfile:
     camera: str | None = None
 
 
-def _fail(path: Path, key: str, why: str) -> ProfileError:
-    return ProfileError(
-        f"reader profile {path}: key '{key}' {why}; fix the file or reinstall the kit's firmware_configs",
-        int(ErrorCode.DEVICE_PROFILE_INVALID),
-    )
-
-
-def _get(
-    path: Path, doc: dict[str, Any], key: str, kind: type, low: float | None = None, high: float | None = None
-) -> Any:
-    node: Any = doc
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            raise _fail(path, key, "is missing")
-        node = node[part]
-    if kind is float and isinstance(node, int) and not isinstance(node, bool):
-        node = float(node)
-    if not isinstance(node, kind) or (kind is int and isinstance(node, bool)):
-        raise _fail(path, key, f"must be a {kind.__name__}, got {node!r}")
-    if isinstance(node, str) and not node.strip():
-        raise _fail(path, key, "must not be empty")
-    if low is not None and high is not None and isinstance(node, int | float) and not low <= node <= high:
-        raise _fail(path, key, f"must be between {low} and {high}, got {node}")
-    return node
-
-
 def parse_reader_profile(path: Path, text: str) -> ReaderProfile:
     """Validate one reader profile's TOML text (``path`` names it in messages)."""
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(
-            f"reader profile {path} is not valid TOML ({exc}); fix the file",
-            int(ErrorCode.DEVICE_PROFILE_INVALID),
-        ) from exc
-    if _get(path, doc, "device.kind", str) != "card_reader":
-        raise _fail(path, "device.kind", "must be 'card_reader'")
-    if _get(path, doc, "device.protocol", str) != "pcsc":
-        raise _fail(path, "device.protocol", "must be 'pcsc'")
-    model = _get(path, doc, "device.model", str)
+    r = ProfileReader(path, parse_toml(path, text, "reader"), what="reader")
+    r.choice("device.kind", ("card_reader",))
+    r.choice("device.protocol", ("pcsc",))
+    model = r.text("device.model")
     if path.suffix == ".toml" and model != path.stem:
-        raise _fail(path, "device.model", f"must match the file name '{path.stem}', got {model!r}")
+        raise r.fail("device.model", f"must match the file name '{path.stem}', got {model!r}")
     return ReaderProfile(
         model=model,
-        description=_get(path, doc, "device.description", str),
-        reader=_get(path, doc, "pcsc.reader", str),
-        read_face=_get(path, doc, "read.face", bool),
-        read_details=_get(path, doc, "read.details", bool),
-        read_s=_get(path, doc, "timeouts.read_s", float, 0.2, 60.0),
-        poll_ms=_get(path, doc, "timeouts.poll_ms", int, 10, 5000),
-        attempts=_get(path, doc, "timeouts.attempts", int, 1, 5),
+        description=r.text("device.description"),
+        reader=r.text("pcsc.reader"),
+        read_face=r.flag("read.face"),
+        read_details=r.flag("read.details"),
+        read_s=r.seconds("timeouts.read_s", 0.2, 60.0),
+        poll_ms=r.integer("timeouts.poll_ms", 10, 5000),
+        attempts=r.integer("timeouts.attempts", 1, 5),
         path=path,
-        camera=_get(path, doc, "camera.source", str) if "camera" in doc else None,
+        camera=r.text("camera.source") if r.has("camera") else None,
     )
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -126,47 +128,56 @@ def _training(args: argparse.Namespace) -> int:
                                           var=Path(args.db).parent))
 
 
+Command = Callable[[argparse.Namespace], int]
+
+
+def _reported(*kinds: type[Exception]) -> Callable[[Command], Command]:
+    """A command whose expected failures (``kinds``: a refused step, a bad argument) print one ``error:`` line and exit
+    1, so a poll worker or technician at the terminal reads what went wrong instead of a traceback."""
+
+    def wrap(command: Command) -> Command:
+        @functools.wraps(command)
+        def run(args: argparse.Namespace) -> int:
+            try:
+                return command(args)
+            except kinds as exc:
+                print(f"error: {exc}")
+                return 1
+
+        return run
+
+    return wrap
+
+
 def _store(args: argparse.Namespace) -> Any:
     from station.store import KitStore
 
     return KitStore(args.db)
 
 
+@_reported(StationError)
 def _init(args: argparse.Namespace) -> int:
-    store = _store(args)
-    try:
-        store.set_kit_info(args.election, args.station, args.kit)
-    except StationError as exc:
-        print(f"error: {exc}")
-        return 1
+    _store(args).set_kit_info(args.election, args.station, args.kit)
     print(f"kit {args.kit} of station {args.station} set up for election {args.election} in {args.db}")
     return 0
 
 
+@_reported(StationError)
 def _load_csv(args: argparse.Namespace) -> int:
     from station.voter_list import load_voters, parse_csv
 
-    store = _store(args)
-    try:
-        count = load_voters(store, parse_csv(args.list))
-    except StationError as exc:
-        print(f"error: {exc}")
-        return 1
+    count = load_voters(_store(args), parse_csv(args.list))
     print(f"loaded {count} voters")
     return 0
 
 
+@_reported(StationError, ValueError)
 def _identify(args: argparse.Namespace) -> int:
     from station.identify import FallbackReason, Outcome, identify_manual
 
-    store = _store(args)
-    try:
-        result = identify_manual(
-            store, args.personal_number, FallbackReason(args.reason), args.operator, args.second_member
-        )
-    except (StationError, ValueError) as exc:
-        print(f"error: {exc}")
-        return 1
+    result = identify_manual(
+        _store(args), args.personal_number, FallbackReason(args.reason), args.operator, args.second_member
+    )
     print(result.describe())
     return {Outcome.IDENTIFIED: 0, Outcome.ALREADY_VOTED: 3, Outcome.NOT_ON_LIST: 4}[result.outcome]
 
@@ -184,6 +195,7 @@ def _send(args: argparse.Namespace) -> int:
     return 0
 
 
+@_reported(StationError)
 def _load_package(args: argparse.Namespace) -> int:
     from station.list_package import load_cec_public, load_list_key, load_package
 
@@ -194,39 +206,29 @@ def _load_package(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"error: cannot read {args.package}: {exc}")
         return 1
-    except StationError as exc:
-        print(f"error: {exc}")
-        return 1
     print(f"loaded {count} voters from the signed list package")
     return 0
 
 
+@_reported(StationError)
 def _verify_log(args: argparse.Namespace) -> int:
     from station.audit import verify_log
     from station.signing import public_from_hex
 
     store = _store(args)
-    try:
-        public = public_from_hex(args.public_key) if args.public_key else store.signing_key().public_key()
-        report = verify_log(store, public)
-    except StationError as exc:
-        print(f"error: {exc}")
-        return 1
+    public = public_from_hex(args.public_key) if args.public_key else store.signing_key().public_key()
+    report = verify_log(store, public)
     for problem in report.problems:
         print(f"PROBLEM: {problem}")
     print(f"{report.entries} entries; " + ("the log verifies" if report.ok else "THE LOG DOES NOT VERIFY"))
     return 0 if report.ok else 2
 
 
+@_reported(StationError)
 def _receipt(args: argparse.Namespace) -> int:
     from station.receipts import ReceiptKind, make_receipt
 
-    store = _store(args)
-    try:
-        receipt = make_receipt(store, ReceiptKind(args.kind))
-    except StationError as exc:
-        print(f"error: {exc}")
-        return 1
+    receipt = make_receipt(_store(args), ReceiptKind(args.kind))
     print(f"{args.kind.upper()} RECEIPT")
     print("\n".join(receipt.lines()))
     if args.qr_png:
@@ -239,14 +241,11 @@ def _receipt(args: argparse.Namespace) -> int:
     return 0
 
 
+@_reported(StationError)
 def _worker(args: argparse.Namespace) -> int:
     from station.staff import Role, add_worker
 
-    try:
-        add_worker(_store(args), args.id, args.name, Role(args.role), args.pin)
-    except StationError as exc:
-        print(f"error: {exc}")
-        return 1
+    add_worker(_store(args), args.id, args.name, Role(args.role), args.pin)
     print(f"worker {args.id} ({args.role}) registered")
     return 0
 

@@ -8,6 +8,7 @@ leaves the committed record and ends in ``PRINT_FAILED``, from which a superviso
 from __future__ import annotations
 
 import enum
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,10 +16,12 @@ from datetime import UTC, datetime
 from station.devices.errors import DeviceError
 from station.devices.printer import Slip
 from station.errors import StoreError, WorkflowError
-from station.identify import IdentificationResult, Outcome, Path, mark, record_print
+from station.identify import IdentificationResult, Outcome, Path, mark, record_attempt, record_print
+from station.matching import Matcher, Probe
 from station.receipts import BISHKEK
 from station.store import IdentificationRecord, KitStore, Voter
-from station.workflow.ports import SlipPrinter
+from station.workflow.capture import advice_notice, capture_probe
+from station.workflow.ports import Scanner, SlipPrinter
 
 #: Tries for a usable image before "failure to acquire" (MOSIP allows 3 capture attempts per finger by default).
 MAX_ACQUIRE_TRIES = 3
@@ -78,6 +81,8 @@ class Flow:
 
     path: Path = Path.MANUAL
     transitions: dict[State, frozenset[State]] = field(default_factory=dict)
+    #: Poor images in a row on a finger path (reset by a usable one).
+    acquire_tries: int = 0
 
     def start(self) -> None:
         """Leave IDLE for the path's first step (each path defines it)."""
@@ -91,6 +96,30 @@ class Flow:
         self.state = new
         self.message = message
         self.notice = notice
+
+    def _acquire(self, scanner: Scanner, matcher: Matcher, timeout_s: float, cancel: threading.Event | None,
+                 give_up: str, personal_number: str = "", sex: str = "") -> Probe | None:
+        """One capture on a finger path. A usable image returns its probe. Otherwise the state says why and None is
+        returned: a scanner fault, no finger yet (the voter has not placed it), or a poor image with its advice; the
+        MAX_ACQUIRE_TRIES-th poor image in a row counts a failure to acquire and ends in FAILED_ACQUIRE with
+        ``give_up`` (what the operator does next)."""
+        got = capture_probe(scanner, matcher, timeout_s, cancel)
+        if got.fault:
+            self._go(State.DEVICE_FAULT, f"scanner fault: {got.fault}", "scanner_fault")
+            return None
+        if got.no_finger:
+            self._go(State.AWAIT_FINGER, got.advice, "no_finger")
+            return None
+        if got.probe is None:
+            self.acquire_tries += 1
+            if self.acquire_tries >= MAX_ACQUIRE_TRIES:
+                record_attempt(self.store, "fta", self.path, personal_number, sex)
+                self._go(State.FAILED_ACQUIRE, give_up)
+            else:
+                self._go(State.AWAIT_FINGER, got.advice, advice_notice(got.advice))
+            return None
+        self.acquire_tries = 0
+        return got.probe
 
     def _require(self, *states: State) -> None:
         if self.state not in states:

@@ -20,8 +20,8 @@ from station.devices.health import ErrorCode
 from station.gallery import Gallery
 from station.identify import IdentificationResult, Outcome, Path, lookup, record_attempt
 from station.matching import Matcher
-from station.workflow.base import FINAL, MAX_ACQUIRE_TRIES, MAX_MATCH_TRIES, Flow, State
-from station.workflow.capture import CAPTURE_TIMEOUT_S, advice_notice, capture_probe
+from station.workflow.base import FINAL, MAX_MATCH_TRIES, Flow, State
+from station.workflow.capture import CAPTURE_TIMEOUT_S
 from station.workflow.ports import CardData, CardReader, Scanner
 from station.workflow.refusals import record_refused_card
 
@@ -51,7 +51,6 @@ class CardFingerFlow(Flow):
     scanner: Scanner | None = None
     matcher: Matcher | None = None
     gallery: Gallery | None = None
-    acquire_tries: int = 0
     match_tries: int = 0
     card_tries: int = 0
     tried_fingers: list[int] = field(default_factory=list)
@@ -129,23 +128,12 @@ class CardFingerFlow(Flow):
         ``cancel`` lets the operator stop the wait for a finger (raises ``CaptureCancelled``, state unchanged)."""
         self._require(_S.AWAIT_FINGER)
         assert self.scanner is not None and self.matcher is not None and self.voter is not None
-        got = capture_probe(self.scanner, self.matcher, timeout_s, cancel)
-        if got.fault:
-            self._go(_S.DEVICE_FAULT, f"scanner fault: {got.fault}", "scanner_fault")
+        probe = self._acquire(self.scanner, self.matcher, timeout_s, cancel,
+                              "no usable image: use the typed fallback (worn prints) with a second member",
+                              self.voter.personal_number, self.voter.sex)
+        if probe is None:
             return
-        if got.no_finger:
-            self._go(_S.AWAIT_FINGER, got.advice, "no_finger")
-            return
-        if got.probe is None:
-            self.acquire_tries += 1
-            if self.acquire_tries >= MAX_ACQUIRE_TRIES:
-                record_attempt(self.store, "fta", self.path, self.voter.personal_number, self.voter.sex)
-                self._go(_S.FAILED_ACQUIRE, "no usable image: use the typed fallback (worn prints) with a second member")
-            else:
-                self._go(_S.AWAIT_FINGER, got.advice, advice_notice(got.advice))
-            return
-        self.acquire_tries = 0
-        best = self.matcher.verify(got.probe, self._templates)
+        best = self.matcher.verify(probe, self._templates)
         if best is not None and best.score >= self.matcher.threshold:
             self.score = best.score
             self._go(_S.CONFIRM, "check the photo and the name, then confirm")

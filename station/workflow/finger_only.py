@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from station.gallery import Gallery
 from station.identify import IdentificationResult, Path, lookup, record_attempt
 from station.matching import Candidate, Matcher
-from station.workflow.base import MAX_ACQUIRE_TRIES, MAX_MATCH_TRIES, Flow, State
-from station.workflow.capture import CAPTURE_TIMEOUT_S, advice_notice, capture_probe
+from station.workflow.base import MAX_MATCH_TRIES, Flow, State
+from station.workflow.capture import CAPTURE_TIMEOUT_S
 from station.workflow.ports import Scanner
 
 _S = State
@@ -35,7 +35,6 @@ class FingerOnlyFlow(Flow):
     matcher: Matcher | None = None
     gallery: Gallery | None = None
     candidates: list[Candidate] = field(default_factory=list)
-    acquire_tries: int = 0
     match_tries: int = 0
 
     def __post_init__(self) -> None:
@@ -52,23 +51,11 @@ class FingerOnlyFlow(Flow):
         ``cancel`` lets the operator stop the wait for a finger (raises ``CaptureCancelled``, state unchanged)."""
         self._require(_S.AWAIT_FINGER)
         assert self.scanner is not None and self.matcher is not None
-        got = capture_probe(self.scanner, self.matcher, timeout_s, cancel)
-        if got.fault:
-            self._go(_S.DEVICE_FAULT, f"scanner fault: {got.fault}", "scanner_fault")
+        probe = self._acquire(self.scanner, self.matcher, timeout_s, cancel,
+                              "no usable image: use the card or the typed fallback")
+        if probe is None:
             return
-        if got.no_finger:
-            self._go(_S.AWAIT_FINGER, got.advice, "no_finger")
-            return
-        if got.probe is None:
-            self.acquire_tries += 1
-            if self.acquire_tries >= MAX_ACQUIRE_TRIES:
-                record_attempt(self.store, "fta", self.path)
-                self._go(_S.FAILED_ACQUIRE, "no usable image: use the card or the typed fallback")
-            else:
-                self._go(_S.AWAIT_FINGER, got.advice, advice_notice(got.advice))
-            return
-        self.acquire_tries = 0
-        found = [c for c in self.matcher.identify(got.probe, TOP_K) if c.score >= self.matcher.identify_threshold]
+        found = [c for c in self.matcher.identify(probe, TOP_K) if c.score >= self.matcher.identify_threshold]
         if found:
             self.candidates = found
             self._go(_S.CHOOSE, "choose the voter whose photo and name match")

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from station.devices.errors import DeviceDisconnected, DeviceError, DeviceTimeout, ProtocolError
+from station.devices.errors import DeviceError, DeviceTimeout, ProtocolError
 from station.devices.gt521_protocol import (
     DATA_OVERHEAD,
     DEVICE_INFO_LEN,
@@ -24,9 +24,9 @@ from station.devices.gt521_protocol import (
     read_data,
     read_response,
 )
-from station.devices.health import DeviceState, ErrorCode
+from station.devices.health import DeviceState
 from station.devices.profiles import ScannerProfile
-from station.devices.scanner import CapturedImage, FingerprintScanner
+from station.devices.scanner import FingerprintScanner
 from station.devices.serial_link import OwnsSerialLink, SerialLink, wire_time_s
 
 #: Resends after a garbled or lost answer.
@@ -106,46 +106,22 @@ class GT521Scanner(OwnsSerialLink, FingerprintScanner):
         self._command(Command.CMOS_LED, 1 if on else 0)
         return True
 
-    def capture(self, timeout_s: float | None = None) -> CapturedImage:
-        """LED on, wait for a finger, capture, download the 8-bit image, LED off."""
-        limit = self.profile.capture_s if timeout_s is None else timeout_s
-        started = time.monotonic()
-        self._report(DeviceState.BUSY, message="place a finger on the scanner")
-        try:
-            self.set_led(True)
-            try:
-                self._wait_for_finger(started + limit, limit)
-                # CaptureFinger answers after the sensor has been read and checked: the profile's image time.
-                self._command(Command.CAPTURE_FINGER, 0, work_s=self.profile.image_s)
-                size = self.profile.image_width * self.profile.image_height
-                _, data = self._command(Command.GET_IMAGE, 0, size)
-            finally:
-                if self._link is not None:
-                    with contextlib.suppress(DeviceError):
-                        self.set_led(False)
-        except DeviceError as exc:
-            self._report_error(exc)
-            if isinstance(exc, DeviceDisconnected):
-                self._release()
-            raise
-        pixels = np.frombuffer(data, dtype=np.uint8).reshape(
-            self.profile.image_height, self.profile.image_width
-        )
-        self._report(DeviceState.READY, message="image captured")
-        return CapturedImage(pixels.copy(), self.profile.dpi, self.name, time.monotonic() - started)
-
-    def _wait_for_finger(self, deadline: float, limit: float) -> None:
+    def _read_finger(self, deadline: float, limit_s: float) -> np.ndarray:
+        """IsPressFinger until a finger is down, CaptureFinger, then GetImage (8-bit pixels)."""
         while True:
             pressed, _ = self._command(Command.IS_PRESS_FINGER)
             if pressed == 0:  # param 0 means a finger is pressed
-                return
+                break
             if time.monotonic() + self.profile.finger_poll_s >= deadline:
-                raise DeviceError(
-                    f"{self.name}: no finger placed within {limit:.0f} s; ask the voter to place a finger flat "
-                    "on the sensor and try again",
-                    int(ErrorCode.SCANNER_NO_FINGER),
-                )
+                raise self._no_finger(limit_s)
             time.sleep(self.profile.finger_poll_s)
+        # CaptureFinger answers after the sensor has been read and checked: the profile's image time.
+        self._command(Command.CAPTURE_FINGER, 0, work_s=self.profile.image_s)
+        _, data = self._command(Command.GET_IMAGE, 0, self.profile.image_width * self.profile.image_height)
+        return np.frombuffer(data, dtype=np.uint8).reshape(self.profile.image_height, self.profile.image_width).copy()
+
+    def _is_open(self) -> bool:
+        return self._link is not None
 
     def _release(self) -> None:
         if self._link is not None:

@@ -7,13 +7,12 @@ the time the bytes need on the wire at the profile's line rate plus the profile'
 
 from __future__ import annotations
 
-import contextlib
 import struct
 import time
 
 import numpy as np
 
-from station.devices.errors import DeviceDisconnected, DeviceError, DeviceTimeout, ProtocolError
+from station.devices.errors import DeviceError, DeviceTimeout, ProtocolError
 from station.devices.health import DeviceState, ErrorCode
 from station.devices.profiles import ScannerProfile
 from station.devices.r30x_protocol import (
@@ -26,7 +25,7 @@ from station.devices.r30x_protocol import (
     read_packet,
     unpack_image_4bit,
 )
-from station.devices.scanner import CapturedImage, FingerprintScanner
+from station.devices.scanner import FingerprintScanner
 from station.devices.serial_link import OwnsSerialLink, SerialLink, wire_time_s
 
 #: Frame overhead around a payload: prefix (9) + checksum (2).
@@ -120,44 +119,25 @@ class R30xScanner(OwnsSerialLink, FingerprintScanner):
         self._check(code, "switching the LED")
         return True
 
-    def capture(self, timeout_s: float | None = None) -> CapturedImage:
-        """Poll GenImg until a finger is placed (up to ``timeout_s``), then upload and unpack the image."""
-        limit = self.profile.capture_s if timeout_s is None else timeout_s
-        started = time.monotonic()
-        self._report(DeviceState.BUSY, message="place a finger on the scanner")
-        try:
-            self.set_led(True)
-            try:
-                self._wait_for_image(started + limit, limit)
-                pixels = self._upload_image()
-            finally:
-                if self._link is not None:
-                    with contextlib.suppress(DeviceError):
-                        self.set_led(False)
-        except DeviceError as exc:
-            self._report_error(exc)
-            if isinstance(exc, DeviceDisconnected):
-                self.close(report=False)
-            raise
-        self._report(DeviceState.READY, message="image captured")
-        return CapturedImage(pixels, self.profile.dpi, self.name, time.monotonic() - started)
-
-    def _wait_for_image(self, deadline: float, limit: float) -> None:
+    def _read_finger(self, deadline: float, limit_s: float) -> np.ndarray:
+        """GenImg until a finger is placed, then UpImage (4-bit pixels unpacked to 8)."""
         while True:
             # GenImg answers only once the sensor has been read: the profile's image time (datasheet: < 1 s).
             code, _ = self._command(Command.GEN_IMG, work_s=self.profile.image_s)
             if code == 0x00:
-                return
+                return self._upload_image()
             message, error = describe_confirm(code)
             if error != ErrorCode.SCANNER_NO_FINGER:
                 raise DeviceError(f"{self.name}: taking the image: {message}", int(error))
             if time.monotonic() + self.profile.finger_poll_s >= deadline:
-                raise DeviceError(
-                    f"{self.name}: no finger placed within {limit:.0f} s; ask the voter to place a finger flat "
-                    "on the sensor and try again",
-                    int(ErrorCode.SCANNER_NO_FINGER),
-                )
+                raise self._no_finger(limit_s)
             time.sleep(self.profile.finger_poll_s)
+
+    def _is_open(self) -> bool:
+        return self._link is not None
+
+    def _release(self) -> None:
+        self.close(report=False)
 
     def _upload_image(self) -> np.ndarray:
         """UpImage: acknowledge, then data packets (id 02) ending with an end packet (id 08); one retry on noise."""

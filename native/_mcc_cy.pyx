@@ -17,7 +17,6 @@ from cython.parallel cimport parallel, prange, threadid
 from libc.math cimport exp, fabs, sqrt
 from libc.stdint cimport int16_t, int32_t, int64_t, uint16_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc
-from libc.string cimport memset
 
 
 cdef extern from *:
@@ -89,29 +88,60 @@ cdef extern from *:
             if (!((used[j >> 6] >> (j & 63)) & 1u) && row[j] > v) { v = row[j]; best = j; }
         return best;
     }
-    static void shailoo_support_scalar(const double* rt, const double* lam, double* acc, int n) {
-        for (int i = 0; i < n; i++) acc[i] = 0.0;
-        for (int j = 0; j < n; j++) {
-            double lj = lam[j];
-            for (int i = 0; i < n; i++) acc[i] += rt[(int64_t)j * n + i] * lj;
-        }
+    /* Inputs of ρ (eq. 21-23) for the selected pairs: per pair t, probe minutia ri, its gallery minutia's position
+       jx, jy, both directions ia, ja (steps); the probe's pairwise distances pdist and segment directions pseg
+       (np x np); the tables of fingerprint.mcc_bits.relax_tables (Z(d1) on 1/q1 px steps, n1 entries; Z(d2), Z(d3)
+       on 2^shift-step angles; the octant atan table, n_atan entries). */
+    typedef struct {
+        const int32_t *ri, *jx, *jy, *ia, *ja;
+        const double* pdist;
+        const int32_t* pseg;
+        int np;
+        const double *z1, *z2, *z3;
+        const int32_t* atan;
+        int n1, n_atan, shift, half;
+        double q1;
+    } shailoo_rho_in;
+
+    /* Circular distance of an angle difference in 1/65536-turn steps: 0..32768. */
+    static inline int shailoo_circ(int d) { d &= 0xFFFF; return d > 32768 ? 65536 - d : d; }
+
+    /* atan2(dy_up, dx) in steps via the octant table (fingerprint.mcc_bits.segment_steps), 0 for a zero vector. */
+    static inline int shailoo_seg(const int32_t* atan, int n_atan, int dx, int dy_up) {
+        int ax = dx >= 0 ? dx : -dx, ay = dy_up >= 0 ? dy_up : -dy_up;
+        int big = ax >= ay ? ax : ay, small = ax >= ay ? ay : ax;
+        double ratio = big > 0 ? (double)small / (double)big : 0.0;
+        int base = atan[(int64_t)(ratio * (double)(n_atan - 1) + 0.5)];
+        if (ax < ay) base = 16384 - base;
+        if (dx < 0) base = 32768 - base;
+        if (dy_up < 0) base = -base;
+        return base & 0xFFFF;
     }
-    /* First factors of ρ (eq. 21-23) of selected pair t with each pair u in (t, n): z12[u] = Z(d1) · Z(d2) from the
-       tables (0 when below their floor). Per selected pair: probe minutia ri, its gallery minutia's position jx, jy,
-       both directions ia, ja (steps); pdist holds the probe's pairwise distances (np x np). */
-    static void shailoo_z12_scalar(int t, int n, const int32_t* ri, const int32_t* jx, const int32_t* jy,
-                                   const int32_t* ia, const int32_t* ja, const double* pdist, int np,
-                                   const double* z1, int n1, double q1, const double* z2, int shift, int half,
-                                   double* z12) {
+
+    /* ρ of selected pair t with each pair u in (t, n), both ways: appends (t, u, ρ(t, u)) and (u, t, ρ(u, t)) to
+       oi / oj / ov where not 0, returns how many. Z(d1)·Z(d2) first; only where that is not 0 (above the table
+       floor) the segment directions and Z(d3). The segment u -> t is the segment t -> u turned by half a turn (as
+       in the oracle). */
+    static int shailoo_rho_scalar(int t, int n, const shailoo_rho_in* in, int32_t* oi, int32_t* oj, double* ov) {
+        const int32_t *ri = in->ri, *jx = in->jx, *jy = in->jy, *ia = in->ia, *ja = in->ja;
+        int k = 0, np = in->np, half = in->half, shift = in->shift;
         for (int u = t + 1; u < n; u++) {
             int dx = jx[u] - jx[t], dy = jy[u] - jy[t];
-            double d1 = __builtin_fabs(pdist[ri[t] * np + ri[u]] - __builtin_sqrt((double)(dx * dx + dy * dy)));
-            int64_t k1 = (int64_t)(d1 * q1 + 0.5);
-            if (k1 > n1 - 1) k1 = n1 - 1;
-            int d = ((ia[t] - ia[u]) - (ja[t] - ja[u])) & 0xFFFF;
-            if (d > 32768) d = 65536 - d;
-            z12[u] = z1[k1] * z2[(d + half) >> shift];
+            double d1 = __builtin_fabs(in->pdist[ri[t] * np + ri[u]] - __builtin_sqrt((double)(dx * dx + dy * dy)));
+            int64_t k1 = (int64_t)(d1 * in->q1 + 0.5);
+            if (k1 > in->n1 - 1) k1 = in->n1 - 1;
+            int d = shailoo_circ((ia[t] - ia[u]) - (ja[t] - ja[u]));
+            double z12 = in->z1[k1] * in->z2[(d + half) >> shift];
+            if (z12 == 0.0) continue;
+            int seg_a = in->pseg[ri[t] * np + ri[u]];
+            int seg_b = shailoo_seg(in->atan, in->n_atan, dx, -dy);
+            double v = z12 * in->z3[(shailoo_circ((ia[t] - seg_a) - (ja[t] - seg_b)) + half) >> shift];
+            if (v != 0.0) { oi[k] = t; oj[k] = u; ov[k] = v; k++; }
+            v = z12 * in->z3[(shailoo_circ((ia[u] - ((seg_a + 32768) & 0xFFFF))
+                                           - (ja[u] - ((seg_b + 32768) & 0xFFFF))) + half) >> shift];
+            if (v != 0.0) { oi[k] = u; oj[k] = t; ov[k] = v; k++; }
         }
+        return k;
     }
     static void shailoo_screen_scalar(const uint64_t* pc, const uint64_t* pv, const uint16_t* pa, int np,
                                       const uint64_t* bc, int64_t stride, const uint64_t* bv, const uint16_t* ba,
@@ -157,19 +187,6 @@ cdef extern from *:
         shailoo_lane_argmax(vtop, vcol, &best);
         return best;
     }
-    /* acc[i] = Σ_j rt[j * n + i] · lam[j] for every i, j in order (the relaxation's support, eq. 20): 8 values of i
-       per instruction, separate multiply and add, so each sum is exactly the scalar loop's. */
-    SHAILOO_AVX512 static void shailoo_support_avx512(const double* rt, const double* lam, double* acc, int n) {
-        for (int i0 = 0; i0 < n; i0 += 8) {
-            int left = n - i0;
-            __mmask8 lanes = left >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << left) - 1u);
-            __m512d a = _mm512_setzero_pd();
-            for (int j = 0; j < n; j++)
-                a = _mm512_add_pd(a, _mm512_mul_pd(_mm512_maskz_loadu_pd(lanes, rt + (int64_t)j * n + i0),
-                                                   _mm512_set1_pd(lam[j])));
-            _mm512_mask_storeu_pd(acc + i0, lanes, a);
-        }
-    }
     /* The screening pass over one gallery template: best[i] = the largest Γ of probe cylinder i (of np, cells
        (np, nd)) among the template's n cylinders (0 if none is comparable), as shailoo_row_scalar computes it. Each
        block of 8 gallery cylinders is loaded once for all probe cylinders; work holds np x 8 running maxima. */
@@ -213,15 +230,40 @@ cdef extern from *:
         }
         for (int i = 0; i < np; i++) best[i] = _mm512_reduce_max_pd(_mm512_loadu_pd(work + 8 * i));
     }
-    /* shailoo_z12_scalar, 8 pairs u per instruction: the same integer and IEEE operations, tables read by gathers. */
-    SHAILOO_AVX512 static void shailoo_z12_avx512(int t, int n, const int32_t* ri, const int32_t* jx,
-                                                  const int32_t* jy, const int32_t* ia, const int32_t* ja,
-                                                  const double* pdist, int np, const double* z1, int n1, double q1,
-                                                  const double* z2, int shift, int half, double* z12) {
+    /* shailoo_seg for 8 vectors at once (the same integer and IEEE operations). */
+    SHAILOO_AVX512 static inline __m256i shailoo_seg8(__m256i dx, __m256i dy_up, const int32_t* atan, int n_atan) {
+        const __m256i zero = _mm256_setzero_si256();
+        __m256i ax = _mm256_abs_epi32(dx), ay = _mm256_abs_epi32(dy_up);
+        __m256i big = _mm256_max_epi32(ax, ay), small = _mm256_min_epi32(ax, ay);
+        __m512d ratio = _mm512_maskz_div_pd(_mm256_cmpgt_epi32_mask(big, zero), _mm512_cvtepi32_pd(small),
+                                            _mm512_cvtepi32_pd(big));
+        __m256i idx = _mm512_cvttpd_epi32(_mm512_add_pd(_mm512_mul_pd(ratio, _mm512_set1_pd((double)(n_atan - 1))),
+                                                        _mm512_set1_pd(0.5)));
+        __m256i base = _mm256_mmask_i32gather_epi32(zero, (__mmask8)0xFF, idx, atan, 4);
+        base = _mm256_mask_sub_epi32(base, _mm256_cmplt_epi32_mask(ax, ay), _mm256_set1_epi32(16384), base);
+        base = _mm256_mask_sub_epi32(base, _mm256_cmplt_epi32_mask(dx, zero), _mm256_set1_epi32(32768), base);
+        base = _mm256_mask_sub_epi32(base, _mm256_cmplt_epi32_mask(dy_up, zero), zero, base);
+        return _mm256_and_si256(base, _mm256_set1_epi32(0xFFFF));
+    }
+    SHAILOO_AVX512 static inline __m256i shailoo_circ8(__m256i d) {
+        d = _mm256_and_si256(d, _mm256_set1_epi32(0xFFFF));
+        return _mm256_min_epi32(d, _mm256_sub_epi32(_mm256_set1_epi32(65536), d));
+    }
+    /* shailoo_rho_scalar, 8 pairs u per instruction: the same integer and IEEE operations, tables read by gathers.
+       Per block of 8 pairs u, the (t, u) entries come before the (u, t) ones: every row i still gets its entries in
+       increasing j, all the relaxation needs. The compressed stores write 8 values: the lists have 8 spare slots. */
+    SHAILOO_AVX512 static int shailoo_rho_avx512(int t, int n, const shailoo_rho_in* in, int32_t* oi, int32_t* oj,
+                                                 double* ov) {
+        const int32_t *ri = in->ri, *jx = in->jx, *jy = in->jy, *ia = in->ia, *ja = in->ja;
+        const int np = in->np;
         const __m256i xt = _mm256_set1_epi32(jx[t]), yt = _mm256_set1_epi32(jy[t]), rt = _mm256_set1_epi32(ri[t] * np);
+        const __m256i iat = _mm256_set1_epi32(ia[t]), jat = _mm256_set1_epi32(ja[t]), vt = _mm256_set1_epi32(t);
         const __m256i dt = _mm256_set1_epi32(ia[t] - ja[t]), low16 = _mm256_set1_epi32(0xFFFF);
-        const __m256i turn = _mm256_set1_epi32(65536), vhalf = _mm256_set1_epi32(half), kmax = _mm256_set1_epi32(n1 - 1);
-        const __m512d vq = _mm512_set1_pd(q1), rnd = _mm512_set1_pd(0.5);
+        const __m256i vhalf = _mm256_set1_epi32(in->half), kmax = _mm256_set1_epi32(in->n1 - 1);
+        const __m256i hturn = _mm256_set1_epi32(32768), lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+        const __m512d vq = _mm512_set1_pd(in->q1), rnd = _mm512_set1_pd(0.5), zd = _mm512_setzero_pd();
+        const int shift = in->shift;
+        int k = 0;
         for (int u0 = t + 1; u0 < n; u0 += 8) {
             int left = n - u0;
             __mmask8 lanes = left >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << left) - 1u);
@@ -230,19 +272,41 @@ cdef extern from *:
             __m256i sq = _mm256_add_epi32(_mm256_mullo_epi32(dx, dx), _mm256_mullo_epi32(dy, dy));
             __m512d db = _mm512_sqrt_pd(_mm512_cvtepi32_pd(sq));
             __m256i pidx = _mm256_add_epi32(rt, _mm256_maskz_loadu_epi32(lanes, ri + u0));
-            __m512d da = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), lanes, pidx, pdist, 8);
+            __m512d da = _mm512_mask_i32gather_pd(zd, lanes, pidx, in->pdist, 8);
             __m512d d1 = _mm512_abs_pd(_mm512_sub_pd(da, db));
             __m256i k1 = _mm512_cvttpd_epi32(_mm512_add_pd(_mm512_mul_pd(d1, vq), rnd));
             k1 = _mm256_min_epi32(k1, kmax);
-            __m512d v1 = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), lanes, k1, z1, 8);
+            __m512d v1 = _mm512_mask_i32gather_pd(zd, lanes, k1, in->z1, 8);
+            __mmask8 nz = _mm512_mask_cmp_pd_mask(lanes, v1, zd, _CMP_NEQ_OQ);
+            __m256i iau = _mm256_maskz_loadu_epi32(lanes, ia + u0), jau = _mm256_maskz_loadu_epi32(lanes, ja + u0);
             /* (ia[t] - ia[u]) - (ja[t] - ja[u]) = (ia[t] - ja[t]) - (ia[u] - ja[u]) in wrapping integers */
-            __m256i du = _mm256_sub_epi32(_mm256_maskz_loadu_epi32(lanes, ia + u0), _mm256_maskz_loadu_epi32(lanes, ja + u0));
-            __m256i d = _mm256_and_si256(_mm256_sub_epi32(dt, du), low16);
-            d = _mm256_min_epi32(d, _mm256_sub_epi32(turn, d));
+            __m256i d = shailoo_circ8(_mm256_sub_epi32(dt, _mm256_sub_epi32(iau, jau)));
             __m256i k2 = _mm256_srai_epi32(_mm256_add_epi32(d, vhalf), shift);
-            __m512d v2 = _mm512_mask_i32gather_pd(_mm512_setzero_pd(), lanes, k2, z2, 8);
-            _mm512_mask_storeu_pd(z12 + u0, lanes, _mm512_mul_pd(v1, v2));
+            __m512d z12 = _mm512_mul_pd(v1, _mm512_mask_i32gather_pd(zd, nz, k2, in->z2, 8));
+            nz = _mm512_mask_cmp_pd_mask(nz, z12, zd, _CMP_NEQ_OQ);
+            __m256i seg_a = _mm256_mmask_i32gather_epi32(_mm256_setzero_si256(), nz, pidx, in->pseg, 4);
+            __m256i seg_b = shailoo_seg8(dx, _mm256_sub_epi32(_mm256_setzero_si256(), dy), in->atan, in->n_atan);
+            __m256i c1 = shailoo_circ8(_mm256_sub_epi32(_mm256_sub_epi32(iat, seg_a), _mm256_sub_epi32(jat, seg_b)));
+            __m512d vtu = _mm512_mul_pd(z12, _mm512_mask_i32gather_pd(zd, nz,
+                              _mm256_srai_epi32(_mm256_add_epi32(c1, vhalf), shift), in->z3, 8));
+            __m256i sa2 = _mm256_and_si256(_mm256_add_epi32(seg_a, hturn), low16);
+            __m256i sb2 = _mm256_and_si256(_mm256_add_epi32(seg_b, hturn), low16);
+            __m256i c2 = shailoo_circ8(_mm256_sub_epi32(_mm256_sub_epi32(iau, sa2), _mm256_sub_epi32(jau, sb2)));
+            __m512d vut = _mm512_mul_pd(z12, _mm512_mask_i32gather_pd(zd, nz,
+                              _mm256_srai_epi32(_mm256_add_epi32(c2, vhalf), shift), in->z3, 8));
+            __m256i u = _mm256_add_epi32(_mm256_set1_epi32(u0), lane);
+            __mmask8 m1 = _mm512_mask_cmp_pd_mask(nz, vtu, zd, _CMP_NEQ_OQ);
+            __mmask8 m2 = _mm512_mask_cmp_pd_mask(nz, vut, zd, _CMP_NEQ_OQ);
+            _mm512_storeu_pd(ov + k, _mm512_maskz_compress_pd(m1, vtu));
+            _mm256_storeu_si256((__m256i*)(oi + k), vt);
+            _mm256_storeu_si256((__m256i*)(oj + k), _mm256_maskz_compress_epi32(m1, u));
+            k += __builtin_popcount(m1);
+            _mm512_storeu_pd(ov + k, _mm512_maskz_compress_pd(m2, vut));
+            _mm256_storeu_si256((__m256i*)(oi + k), _mm256_maskz_compress_epi32(m2, u));
+            _mm256_storeu_si256((__m256i*)(oj + k), vt);
+            k += __builtin_popcount(m2);
         }
+        return k;
     }
     /* shailoo_row_scalar with the popcounts of 8 gallery cylinders per instruction (AVX-512 VPOPCNTDQ); the
        integer counts are the same, Γ is computed by the same scalar formula, so the result is identical. */
@@ -297,14 +361,8 @@ cdef extern from *:
     static int shailoo_argmax_avx512(const double* row, int n, const uint64_t* used) {
         return shailoo_argmax_scalar(row, n, used);
     }
-    static void shailoo_support_avx512(const double* rt, const double* lam, double* acc, int n) {
-        shailoo_support_scalar(rt, lam, acc, n);
-    }
-    static void shailoo_z12_avx512(int t, int n, const int32_t* ri, const int32_t* jx, const int32_t* jy,
-                                   const int32_t* ia, const int32_t* ja, const double* pdist, int np,
-                                   const double* z1, int n1, double q1, const double* z2, int shift, int half,
-                                   double* z12) {
-        shailoo_z12_scalar(t, n, ri, jx, jy, ia, ja, pdist, np, z1, n1, q1, z2, shift, half, z12);
+    static int shailoo_rho_avx512(int t, int n, const shailoo_rho_in* in, int32_t* oi, int32_t* oj, double* ov) {
+        return shailoo_rho_scalar(t, n, in, oi, oj, ov);
     }
     static double shailoo_row_avx512(const uint64_t* ca, uint64_t va, int aa, const uint64_t* bc, int64_t stride,
                                      const uint64_t* bv, const uint16_t* ba, int n, int nd, int min_common,
@@ -319,12 +377,8 @@ cdef extern from *:
         if (simd) return shailoo_row_avx512(ca, va, aa, bc, stride, bv, ba, n, nd, min_common, max_dir, out, best);
         return shailoo_row_scalar(ca, va, aa, bc, stride, bv, ba, n, nd, min_common, max_dir, out, best);
     }
-    static const uint64_t shailoo_no_bits[4] = {0, 0, 0, 0};  /* no column excluded (up to 256 columns) */
     static inline int shailoo_argmax(int simd, const double* row, int n, const uint64_t* used) {
         return simd ? shailoo_argmax_avx512(row, n, used) : shailoo_argmax_scalar(row, n, used);
-    }
-    static inline void shailoo_support(int simd, const double* rt, const double* lam, double* acc, int n) {
-        if (simd) shailoo_support_avx512(rt, lam, acc, n); else shailoo_support_scalar(rt, lam, acc, n);
     }
     static inline void shailoo_screen(int simd, const uint64_t* pc, const uint64_t* pv, const uint16_t* pa, int np,
                                       const uint64_t* bc, int64_t stride, const uint64_t* bv, const uint16_t* ba,
@@ -332,23 +386,36 @@ cdef extern from *:
         if (simd) shailoo_screen_avx512(pc, pv, pa, np, bc, stride, bv, ba, n, nd, min_common, max_dir, work, best);
         else shailoo_screen_scalar(pc, pv, pa, np, bc, stride, bv, ba, n, nd, min_common, max_dir, work, best);
     }
-    static inline void shailoo_z12(int simd, int t, int n, const int32_t* ri, const int32_t* jx, const int32_t* jy,
-                                   const int32_t* ia, const int32_t* ja, const double* pdist, int np,
-                                   const double* z1, int n1, double q1, const double* z2, int shift, int half,
-                                   double* z12) {
-        if (simd) shailoo_z12_avx512(t, n, ri, jx, jy, ia, ja, pdist, np, z1, n1, q1, z2, shift, half, z12);
-        else shailoo_z12_scalar(t, n, ri, jx, jy, ia, ja, pdist, np, z1, n1, q1, z2, shift, half, z12);
+    static inline int shailoo_rho(int simd, int t, int n, const shailoo_rho_in* in, int32_t* oi, int32_t* oj,
+                                  double* ov) {
+        return simd ? shailoo_rho_avx512(t, n, in, oi, oj, ov) : shailoo_rho_scalar(t, n, in, oi, oj, ov);
     }
     """
     void shailoo_screen(int simd, const uint64_t* pc, const uint64_t* pv, const uint16_t* pa, int np,
                         const uint64_t* bc, int64_t stride, const uint64_t* bv, const uint16_t* ba, int n, int nd,
                         int min_common, int max_dir, double* work, double* best) noexcept nogil
-    void shailoo_z12(int simd, int t, int n, const int32_t* ri, const int32_t* jx, const int32_t* jy,
-                     const int32_t* ia, const int32_t* ja, const double* pdist, int np, const double* z1, int n1,
-                     double q1, const double* z2, int shift, int half, double* z12) noexcept nogil
+    ctypedef struct shailoo_rho_in:
+        const int32_t* ri
+        const int32_t* jx
+        const int32_t* jy
+        const int32_t* ia
+        const int32_t* ja
+        const double* pdist
+        const int32_t* pseg
+        int np
+        const double* z1
+        const double* z2
+        const double* z3
+        const int32_t* atan
+        int n1
+        int n_atan
+        int shift
+        int half
+        double q1
+    int shailoo_rho(int simd, int t, int n, const shailoo_rho_in* inp, int32_t* oi, int32_t* oj,
+                    double* ov) noexcept nogil
+    int shailoo_seg(const int32_t* atan, int n_atan, int dx, int dy_up) noexcept nogil
     int shailoo_argmax(int simd, const double* row, int n, const uint64_t* used) noexcept nogil
-    const uint64_t* shailoo_no_bits
-    void shailoo_support(int simd, const double* rt, const double* lam, double* acc, int n) noexcept nogil
     int shailoo_max_threads() noexcept nogil
     int shailoo_simd_available() noexcept nogil
     void shailoo_init_sqrt() noexcept nogil
@@ -427,6 +494,7 @@ cdef struct Scratch:
     double* gval       # dense local similarity matrix n_A x n_B
     double* hval       # each row's key: its best similarity among unused columns (0: row done) ...
     int* hidx          # ... and that column
+    int* order         # rows with a positive key, by key decreasing (see _greedy_pairs)
     uint64_t* used_b   # gallery columns already paired, one bit each
     int* rows
     int* cols
@@ -434,14 +502,19 @@ cdef struct Scratch:
     double* lam
     double* tmp
     double* acc
-    double* rho_t      # ρ transposed: rho_t[j * n + i] = ρ(i, j), so the relaxation runs down columns
+    # The non-zero ρ(i, j) as a list (i, j, value) in the order _compatibility finds them (pair t, then each later
+    # pair u: (t, u) and (u, t)), which for every i is increasing j: the relaxation's sums, taken down this list, add
+    # the same terms in the same order as the dense loop over j, leaving out the 0·λ terms (exact: adding +0.0 to
+    # a sum of non-negative terms changes nothing). An impostor comparison has a few dozen of the n_R² entries.
+    int32_t* rho_i
+    int32_t* rho_j
+    double* rho_v
     int* top
     int32_t* ri        # per selected pair: probe minutia, gallery minutia x, y, directions (steps) ...
     int32_t* jx
     int32_t* jy
     int32_t* ia
-    int32_t* ja
-    double* z12        # ... and Z(d1)·Z(d2) of one pair against the later ones
+    int32_t* ja        # (the inputs of ρ)
 
 
 cdef int scratch_init(Scratch* s, Py_ssize_t max_a, Py_ssize_t max_b) noexcept nogil:
@@ -450,6 +523,7 @@ cdef int scratch_init(Scratch* s, Py_ssize_t max_a, Py_ssize_t max_b) noexcept n
     s.gval = <double*> malloc(pairs * sizeof(double))
     s.hval = <double*> malloc((max_a + 1) * sizeof(double))
     s.hidx = <int*> malloc((max_a + 1) * sizeof(int))
+    s.order = <int*> malloc((max_a + 1) * sizeof(int))
     s.used_b = <uint64_t*> malloc(((max_b + 63) // 64 + 1) * sizeof(uint64_t))
     s.rows = <int*> malloc(n * sizeof(int))
     s.cols = <int*> malloc(n * sizeof(int))
@@ -457,7 +531,9 @@ cdef int scratch_init(Scratch* s, Py_ssize_t max_a, Py_ssize_t max_b) noexcept n
     s.lam = <double*> malloc(n * sizeof(double))
     s.tmp = <double*> malloc(n * sizeof(double))
     s.acc = <double*> malloc(n * sizeof(double))
-    s.rho_t = <double*> malloc(n * n * sizeof(double))
+    s.rho_i = <int32_t*> malloc((n * n + 8) * sizeof(int32_t))  # + 8: shailoo_rho_avx512's full-width stores
+    s.rho_j = <int32_t*> malloc((n * n + 8) * sizeof(int32_t))
+    s.rho_v = <double*> malloc((n * n + 8) * sizeof(double))
     s.top = <int*> malloc((n + 64) * sizeof(int))
     s.ri = <int32_t*> malloc(5 * n * sizeof(int32_t))
     if s.ri != NULL:
@@ -465,40 +541,16 @@ cdef int scratch_init(Scratch* s, Py_ssize_t max_a, Py_ssize_t max_b) noexcept n
         s.jy = s.ri + 2 * n
         s.ia = s.ri + 3 * n
         s.ja = s.ri + 4 * n
-    s.z12 = <double*> malloc(n * sizeof(double))
-    if (s.gval == NULL or s.hval == NULL or s.hidx == NULL or s.used_b == NULL or s.rows == NULL
+    if (s.gval == NULL or s.hval == NULL or s.hidx == NULL or s.order == NULL or s.used_b == NULL or s.rows == NULL
             or s.cols == NULL or s.lam0 == NULL or s.lam == NULL or s.tmp == NULL or s.acc == NULL
-            or s.rho_t == NULL or s.top == NULL or s.ri == NULL or s.z12 == NULL):
+            or s.rho_i == NULL or s.rho_j == NULL or s.rho_v == NULL or s.top == NULL or s.ri == NULL):
         return -1
     return 0
 
 
 cdef void scratch_free(Scratch* s) noexcept nogil:
-    free(s.gval); free(s.hval); free(s.hidx); free(s.used_b); free(s.rows); free(s.cols)
-    free(s.lam0); free(s.lam); free(s.tmp); free(s.acc); free(s.rho_t); free(s.top); free(s.ri); free(s.z12)
-
-
-cdef inline int _circ(int d) noexcept nogil:
-    # Circular distance of an angle difference in 1/65536-turn steps: 0..32768.
-    d = d & 0xFFFF
-    return 65536 - d if d > 32768 else d
-
-
-cdef inline int _seg(const Tables* tb, int dx, int dy_up) noexcept nogil:
-    # atan2(dy_up, dx) in steps via the octant table (fingerprint.mcc_bits.segment_steps), 0 for a zero vector.
-    cdef int ax = dx if dx >= 0 else -dx
-    cdef int ay = dy_up if dy_up >= 0 else -dy_up
-    cdef int big = ax if ax >= ay else ay
-    cdef int small = ay if ax >= ay else ax
-    cdef double ratio = (<double> small) / (<double> big) if big > 0 else 0.0
-    cdef int base = tb.atan[<Py_ssize_t> (ratio * <double> (tb.n_atan - 1) + 0.5)]
-    if ax < ay:
-        base = 16384 - base
-    if dx < 0:
-        base = 32768 - base
-    if dy_up < 0:
-        base = -base
-    return base & 0xFFFF
+    free(s.gval); free(s.hval); free(s.hidx); free(s.order); free(s.used_b); free(s.rows); free(s.cols)
+    free(s.lam0); free(s.lam); free(s.tmp); free(s.acc); free(s.rho_i); free(s.rho_j); free(s.rho_v); free(s.top); free(s.ri);
 
 
 cdef inline double _round_even(double v) noexcept nogil:
@@ -516,80 +568,105 @@ cdef Py_ssize_t _greedy_pairs(const Probe* a, const Cand* b, Py_ssize_t nd, cons
                               int simd) noexcept nogil:
     """Γ matrix (eq. 17-18, bit form) and the greedy one-to-one pairs of the oracle (decreasing Γ, ties by row-major
     index), into s.rows / s.cols / s.lam0; returns their number."""
-    cdef Py_ssize_t i, j, n_r
+    cdef Py_ssize_t i, j, n_r, q, head, count
     cdef Py_ssize_t n_min = a.n if a.n < b.n else b.n
     cdef int min_common = <int> prm[P_MIN_COMMON]
     cdef int max_dir = <int> prm[P_MAX_DIR_STEPS]
     cdef int r, c
-    cdef double g
+    cdef double key
+    cdef int* order = s.order
     for j in range((b.n + 63) // 64):
         s.used_b[j] = 0
-    # Each row's best column comes with the row (first column of the maximum). The next pair is the row whose key is
-    # largest, the first such row on ties (= the smallest flat index r * n_B + c, the oracle's stable order); a stale
-    # key (its column got used meanwhile) is refreshed by rescanning the row among unused columns. Stale keys are
-    # never below the true value, so the largest fresh key is the global next pair. A finished row's key is 0.
+    # Each row's best column comes with the row (first column of the maximum), its key. The next pair is the row whose
+    # key is largest, the first such row on ties (= the smallest flat index r * n_B + c, the oracle's stable order); a
+    # stale key (its column got used meanwhile) is refreshed by rescanning the row among unused columns. Stale keys
+    # are never below the true value, so the largest fresh key is the global next pair. The rows with a positive key
+    # are kept in s.order[head:count] sorted by (key decreasing, row increasing): the next candidate is the head; a
+    # refreshed row moves down to its new place, a paired or exhausted row leaves.
+    count = 0
     for i in range(a.n):
-        s.hval[i] = shailoo_row(simd, a.cells + i * nd, a.valid[i], a.angle[i], b.cells, b.stride, b.valid,
-                                b.angle, <int> b.n, <int> nd, min_common, max_dir, s.gval + i * b.n, &c)
+        key = shailoo_row(simd, a.cells + i * nd, a.valid[i], a.angle[i], b.cells, b.stride, b.valid,
+                          b.angle, <int> b.n, <int> nd, min_common, max_dir, s.gval + i * b.n, &c)
+        s.hval[i] = key
         s.hidx[i] = c
+        if c < 0:
+            continue
+        # Rows arrive in increasing order: an equal key stays in front.
+        q = count
+        while q > 0 and s.hval[order[q - 1]] < key:
+            order[q] = order[q - 1]
+            q -= 1
+        order[q] = <int> i
+        count += 1
     n_r = 0
-    while n_r < n_min:
-        r = shailoo_argmax(simd, s.hval, <int> a.n, shailoo_no_bits)
-        if r < 0:
-            break
+    head = 0
+    while n_r < n_min and head < count:
+        r = order[head]
+        head += 1
         c = s.hidx[r]
         if (s.used_b[c >> 6] >> (c & 63)) & 1:
             c = shailoo_argmax(simd, s.gval + r * b.n, <int> b.n, s.used_b)
+            if c < 0:
+                continue
+            key = s.gval[r * b.n + c]
             s.hidx[r] = c
-            s.hval[r] = s.gval[r * b.n + c] if c >= 0 else 0.0
+            s.hval[r] = key
+            # Back into the list (the slot before the head is free): after every row of larger key, or of equal key
+            # and smaller index.
+            q = head
+            while q < count and (s.hval[order[q]] > key or (s.hval[order[q]] == key and order[q] < r)):
+                order[q - 1] = order[q]
+                q += 1
+            order[q - 1] = r
+            head -= 1
             continue
         s.used_b[c >> 6] |= (<uint64_t> 1) << (c & 63)
         s.rows[n_r] = r
         s.cols[n_r] = c
         s.lam0[n_r] = s.hval[r]
-        s.hval[r] = 0.0
         n_r += 1
     return n_r
 
 
-cdef void _compatibility(const Probe* a, const Cand* b, const Tables* tb, Py_ssize_t n_r, Scratch* s,
-                         int simd) noexcept nogil:
+cdef Py_ssize_t _compatibility(const Probe* a, const Cand* b, const Tables* tb, Py_ssize_t n_r, Scratch* s,
+                               int simd) noexcept nogil:
     """ρ of every two selected pairs (eq. 21-23) from the tables on quantised inputs
-    (fingerprint.mcc_bits.compatibility), stored transposed in s.rho_t. The probe's distances and segment directions
-    come precomputed; Z(d1)·Z(d2) comes first for a whole row of pairs, and only pairs where it is not 0 (above the
-    table floor) need the segment directions."""
-    cdef Py_ssize_t t, u
-    cdef int seg_a, seg_b, dxb, dyb
-    cdef double z12
-    cdef double* rt = s.rho_t
-    memset(rt, 0, n_r * n_r * sizeof(double))
+    (fingerprint.mcc_bits.compatibility): the non-zero values into the list s.rho_i / rho_j / rho_v (see Scratch),
+    returns its length. The probe's distances and segment directions come precomputed."""
+    cdef Py_ssize_t t, k = 0
+    cdef shailoo_rho_in rin
     for t in range(n_r):
         s.ri[t] = s.rows[t]
         s.jx[t] = b.x[s.cols[t]]
         s.jy[t] = b.y[s.cols[t]]
         s.ia[t] = a.angle[s.rows[t]]
         s.ja[t] = b.angle[s.cols[t]]
+    rin.ri = s.ri
+    rin.jx = s.jx
+    rin.jy = s.jy
+    rin.ia = s.ia
+    rin.ja = s.ja
+    rin.pdist = a.dist
+    rin.pseg = a.seg
+    rin.np = <int> a.n
+    rin.z1 = tb.z1
+    rin.z2 = tb.z2
+    rin.z3 = tb.z3
+    rin.atan = tb.atan
+    rin.n1 = <int> tb.n1
+    rin.n_atan = <int> tb.n_atan
+    rin.shift = tb.shift
+    rin.half = tb.half
+    rin.q1 = tb.q1
     for t in range(n_r - 1):
-        shailoo_z12(simd, <int> t, <int> n_r, s.ri, s.jx, s.jy, s.ia, s.ja, a.dist, <int> a.n, tb.z1, <int> tb.n1,
-                    tb.q1, tb.z2, tb.shift, tb.half, s.z12)
-        for u in range(t + 1, n_r):
-            z12 = s.z12[u]
-            if z12 == 0.0:
-                continue
-            # The segment u -> t is the segment t -> u turned by half a turn (as in the oracle).
-            dxb = s.jx[u] - s.jx[t]
-            dyb = s.jy[u] - s.jy[t]
-            seg_a = a.seg[s.ri[t] * a.n + s.ri[u]]
-            seg_b = _seg(tb, dxb, -dyb)
-            rt[u * n_r + t] = z12 * tb.z3[(_circ((s.ia[t] - seg_a) - (s.ja[t] - seg_b)) + tb.half) >> tb.shift]
-            rt[t * n_r + u] = z12 * tb.z3[(_circ((s.ia[u] - ((seg_a + 32768) & 0xFFFF))
-                                                 - (s.ja[u] - ((seg_b + 32768) & 0xFFFF))) + tb.half) >> tb.shift]
+        k += shailoo_rho(simd, <int> t, <int> n_r, &rin, s.rho_i + k, s.rho_j + k, s.rho_v + k)
+    return k
 
 
 cdef double _score(const Probe* a, const Cand* b, Py_ssize_t nd, const double* prm, const Tables* tb,
                    Scratch* s, int simd) noexcept nogil:
     """LSS-R global score (§4.3) of two bit-cylinder sets; mirrors fingerprint.mcc_bits.compare_bits."""
-    cdef Py_ssize_t n_min, i, j, t, n_r, n_pairs, it, filled, pos, keep
+    cdef Py_ssize_t n_min, i, j, t, n_r, n_pairs, it, filled, pos, keep, k, n_rho
     cdef double z, w, lj, e, total
     cdef double* lam
     cdef double* tmp
@@ -602,9 +679,9 @@ cdef double _score(const Probe* a, const Cand* b, Py_ssize_t nd, const double* p
     n_r = _greedy_pairs(a, b, nd, prm, s, simd)
     if n_r == 0:
         return 0.0
-    _compatibility(a, b, tb, n_r, s, simd)
-    # Relaxation (eq. 20): λ_i <- w λ_i + (1 - w) Σ_j ρ(i, j) λ_j / (n_R - 1). The sums run over j in order for every
-    # i at once (independent accumulators, vectorisable without reordering any sum).
+    n_rho = _compatibility(a, b, tb, n_r, s, simd)
+    # Relaxation (eq. 20): λ_i <- w λ_i + (1 - w) Σ_j ρ(i, j) λ_j / (n_R - 1). Each sum runs over j in increasing
+    # order, the zero terms left out (the list of non-zero ρ, see Scratch).
     w = prm[P_WEIGHT]
     lam = s.lam
     tmp = s.tmp
@@ -612,7 +689,10 @@ cdef double _score(const Probe* a, const Cand* b, Py_ssize_t nd, const double* p
         lam[t] = s.lam0[t]
     for it in range(<Py_ssize_t> prm[P_ITER]):
         if n_r > 1:
-            shailoo_support(simd, s.rho_t, lam, s.acc, <int> n_r)
+            for i in range(n_r):
+                s.acc[i] = 0.0
+            for k in range(n_rho):
+                s.acc[s.rho_i[k]] += s.rho_v[k] * lam[s.rho_j[k]]
             for i in range(n_r):
                 s.acc[i] = s.acc[i] / <double> (n_r - 1)
         else:
@@ -664,7 +744,7 @@ cdef int _probe_init(Probe* a, const Tables* tb) noexcept nogil:
             dx = a.x[j] - a.x[i]
             dy = a.y[j] - a.y[i]
             a.dist[i * n + j] = sqrt(<double> (dx * dx + dy * dy))
-            a.seg[i * n + j] = _seg(tb, dx, -dy)
+            a.seg[i * n + j] = shailoo_seg(tb.atan, <int> tb.n_atan, dx, -dy)
     return 0
 
 

@@ -100,6 +100,7 @@ cdef extern from *:
         const double *z1, *z2, *z3;
         const int32_t* atan;
         int n1, n_atan, shift, half;
+        int nz1, nz2;  /* z1[k] is 0 for every k >= nz1, z2[k] for every k >= nz2 (past the table floor) */
         double q1;
     } shailoo_rho_in;
 
@@ -249,62 +250,99 @@ cdef extern from *:
         d = _mm256_and_si256(d, _mm256_set1_epi32(0xFFFF));
         return _mm256_min_epi32(d, _mm256_sub_epi32(_mm256_set1_epi32(65536), d));
     }
-    /* shailoo_rho_scalar, 8 pairs u per instruction: the same integer and IEEE operations, tables read by gathers.
-       Per block of 8 pairs u, the (t, u) entries come before the (u, t) ones: every row i still gets its entries in
-       increasing j, all the relaxation needs. The compressed stores write 8 values: the lists have 8 spare slots. */
-    SHAILOO_AVX512 static int shailoo_rho_avx512(int t, int n, const shailoo_rho_in* in, int32_t* oi, int32_t* oj,
-                                                 double* ov) {
+    /* ρ of every two of the n selected pairs (shailoo_rho_scalar for t = 0 .. n - 2), 8 pairs per instruction, the
+       same integer and IEEE operations, tables read by gathers; returns the length of the list. Two passes: the
+       first computes, for every pair (t, u), the table indices of Z(d1) and Z(d2) and keeps the pairs where both
+       are below the tables' zero tails (nz1, nz2) in work (4 lists of up to n (n - 1) / 2 + 8 entries); the second
+       does the rest (segment directions, Z(d3)) for those few, 8 at a time. The second pass writes the (u, t) entries
+       of 8 pairs before their (t, u) entries: the pairs come ordered by t then u, so every row i still gets its
+       entries in increasing j (the (i, j < i) ones come from pairs (j, i), all before the pairs (i, u)), all the
+       relaxation needs. The compressed stores write 8 values: the lists have 8 spare slots. */
+    SHAILOO_AVX512 static int shailoo_rho_avx512(int n, const shailoo_rho_in* in, int32_t* oi, int32_t* oj,
+                                                 double* ov, int32_t* work, int64_t* attr) {
         const int32_t *ri = in->ri, *jx = in->jx, *jy = in->jy, *ia = in->ia, *ja = in->ja;
-        const int np = in->np;
-        const __m256i xt = _mm256_set1_epi32(jx[t]), yt = _mm256_set1_epi32(jy[t]), rt = _mm256_set1_epi32(ri[t] * np);
-        const __m256i iat = _mm256_set1_epi32(ia[t]), jat = _mm256_set1_epi32(ja[t]), vt = _mm256_set1_epi32(t);
-        const __m256i dt = _mm256_set1_epi32(ia[t] - ja[t]), low16 = _mm256_set1_epi32(0xFFFF);
-        const __m256i vhalf = _mm256_set1_epi32(in->half), kmax = _mm256_set1_epi32(in->n1 - 1);
-        const __m256i hturn = _mm256_set1_epi32(32768), lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+        const int np = in->np, shift = in->shift, cap = n * (n - 1) / 2 + 8;
+        int32_t *w_tu = work, *w_pidx = work + cap, *w_k1 = work + 2 * cap, *w_k2 = work + 3 * cap;
+        const __m256i low16 = _mm256_set1_epi32(0xFFFF), vhalf = _mm256_set1_epi32(in->half);
+        const __m256i kmax = _mm256_set1_epi32(in->n1 - 1), nz1 = _mm256_set1_epi32(in->nz1);
+        const __m256i nz2 = _mm256_set1_epi32(in->nz2), hturn = _mm256_set1_epi32(32768);
+        const __m256i lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
         const __m512d vq = _mm512_set1_pd(in->q1), rnd = _mm512_set1_pd(0.5), zd = _mm512_setzero_pd();
-        const int shift = in->shift;
-        int k = 0;
-        for (int u0 = t + 1; u0 < n; u0 += 8) {
-            int left = n - u0;
+        int m = 0, k = 0;
+        for (int t = 0; t < n; t++)
+            attr[t] = (int64_t)(uint16_t)jx[t] | ((int64_t)(uint16_t)jy[t] << 16) | ((int64_t)(uint16_t)ia[t] << 32)
+                      | ((int64_t)(uint16_t)ja[t] << 48);
+        for (int t = 0; t + 1 < n; t++) {
+            const __m256i xt = _mm256_set1_epi32(jx[t]), yt = _mm256_set1_epi32(jy[t]);
+            const __m256i rt = _mm256_set1_epi32(ri[t] * np), dt = _mm256_set1_epi32(ia[t] - ja[t]);
+            const __m256i tt = _mm256_set1_epi32(t << 16);
+            for (int u0 = t + 1; u0 < n; u0 += 8) {
+                int left = n - u0;
+                __mmask8 lanes = left >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << left) - 1u);
+                __m256i dx = _mm256_sub_epi32(_mm256_maskz_loadu_epi32(lanes, jx + u0), xt);
+                __m256i dy = _mm256_sub_epi32(_mm256_maskz_loadu_epi32(lanes, jy + u0), yt);
+                __m256i sq = _mm256_add_epi32(_mm256_mullo_epi32(dx, dx), _mm256_mullo_epi32(dy, dy));
+                __m512d db = _mm512_sqrt_pd(_mm512_cvtepi32_pd(sq));
+                __m256i pidx = _mm256_add_epi32(rt, _mm256_maskz_loadu_epi32(lanes, ri + u0));
+                __m512d da = _mm512_mask_i32gather_pd(zd, lanes, pidx, in->pdist, 8);
+                __m512d d1 = _mm512_abs_pd(_mm512_sub_pd(da, db));
+                __m256i k1 = _mm512_cvttpd_epi32(_mm512_add_pd(_mm512_mul_pd(d1, vq), rnd));
+                k1 = _mm256_min_epi32(k1, kmax);
+                /* (ia[t] - ia[u]) - (ja[t] - ja[u]) = (ia[t] - ja[t]) - (ia[u] - ja[u]) in wrapping integers */
+                __m256i du = _mm256_sub_epi32(_mm256_maskz_loadu_epi32(lanes, ia + u0),
+                                              _mm256_maskz_loadu_epi32(lanes, ja + u0));
+                __m256i k2 = _mm256_srai_epi32(_mm256_add_epi32(shailoo_circ8(_mm256_sub_epi32(dt, du)), vhalf), shift);
+                __mmask8 keep = _mm256_mask_cmplt_epi32_mask(_mm256_mask_cmplt_epi32_mask(lanes, k1, nz1), k2, nz2);
+                _mm256_storeu_si256((__m256i*)(w_tu + m),
+                                    _mm256_maskz_compress_epi32(keep, _mm256_add_epi32(tt, _mm256_add_epi32(
+                                        _mm256_set1_epi32(u0), lane))));
+                _mm256_storeu_si256((__m256i*)(w_pidx + m), _mm256_maskz_compress_epi32(keep, pidx));
+                _mm256_storeu_si256((__m256i*)(w_k1 + m), _mm256_maskz_compress_epi32(keep, k1));
+                _mm256_storeu_si256((__m256i*)(w_k2 + m), _mm256_maskz_compress_epi32(keep, k2));
+                m += __builtin_popcount(keep);
+            }
+        }
+        for (int p0 = 0; p0 < m; p0 += 8) {
+            int left = m - p0;
             __mmask8 lanes = left >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << left) - 1u);
-            __m256i dx = _mm256_sub_epi32(_mm256_maskz_loadu_epi32(lanes, jx + u0), xt);
-            __m256i dy = _mm256_sub_epi32(_mm256_maskz_loadu_epi32(lanes, jy + u0), yt);
-            __m256i sq = _mm256_add_epi32(_mm256_mullo_epi32(dx, dx), _mm256_mullo_epi32(dy, dy));
-            __m512d db = _mm512_sqrt_pd(_mm512_cvtepi32_pd(sq));
-            __m256i pidx = _mm256_add_epi32(rt, _mm256_maskz_loadu_epi32(lanes, ri + u0));
-            __m512d da = _mm512_mask_i32gather_pd(zd, lanes, pidx, in->pdist, 8);
-            __m512d d1 = _mm512_abs_pd(_mm512_sub_pd(da, db));
-            __m256i k1 = _mm512_cvttpd_epi32(_mm512_add_pd(_mm512_mul_pd(d1, vq), rnd));
-            k1 = _mm256_min_epi32(k1, kmax);
-            __m512d v1 = _mm512_mask_i32gather_pd(zd, lanes, k1, in->z1, 8);
-            __mmask8 nz = _mm512_mask_cmp_pd_mask(lanes, v1, zd, _CMP_NEQ_OQ);
-            __m256i iau = _mm256_maskz_loadu_epi32(lanes, ia + u0), jau = _mm256_maskz_loadu_epi32(lanes, ja + u0);
-            /* (ia[t] - ia[u]) - (ja[t] - ja[u]) = (ia[t] - ja[t]) - (ia[u] - ja[u]) in wrapping integers */
-            __m256i d = shailoo_circ8(_mm256_sub_epi32(dt, _mm256_sub_epi32(iau, jau)));
-            __m256i k2 = _mm256_srai_epi32(_mm256_add_epi32(d, vhalf), shift);
-            __m512d z12 = _mm512_mul_pd(v1, _mm512_mask_i32gather_pd(zd, nz, k2, in->z2, 8));
-            nz = _mm512_mask_cmp_pd_mask(nz, z12, zd, _CMP_NEQ_OQ);
-            __m256i seg_a = _mm256_mmask_i32gather_epi32(_mm256_setzero_si256(), nz, pidx, in->pseg, 4);
+            __m256i tu = _mm256_maskz_loadu_epi32(lanes, w_tu + p0);
+            __m256i t = _mm256_srli_epi32(tu, 16), u = _mm256_and_si256(tu, low16);
+            __m512i at = _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), lanes, t, attr, 8);
+            __m512i au = _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), lanes, u, attr, 8);
+            /* x, y: signed 16 bits; directions: unsigned 16 bits */
+            __m256i xt = _mm512_cvtepi64_epi32(_mm512_srai_epi64(_mm512_slli_epi64(at, 48), 48));
+            __m256i yt = _mm512_cvtepi64_epi32(_mm512_srai_epi64(_mm512_slli_epi64(at, 32), 48));
+            __m256i iat = _mm512_cvtepi64_epi32(_mm512_and_si512(_mm512_srli_epi64(at, 32), _mm512_set1_epi64(0xFFFF)));
+            __m256i jat = _mm512_cvtepi64_epi32(_mm512_srli_epi64(at, 48));
+            __m256i xu = _mm512_cvtepi64_epi32(_mm512_srai_epi64(_mm512_slli_epi64(au, 48), 48));
+            __m256i yu = _mm512_cvtepi64_epi32(_mm512_srai_epi64(_mm512_slli_epi64(au, 32), 48));
+            __m256i iau = _mm512_cvtepi64_epi32(_mm512_and_si512(_mm512_srli_epi64(au, 32), _mm512_set1_epi64(0xFFFF)));
+            __m256i jau = _mm512_cvtepi64_epi32(_mm512_srli_epi64(au, 48));
+            __m256i dx = _mm256_sub_epi32(xu, xt), dy = _mm256_sub_epi32(yu, yt);
+            __m512d z12 = _mm512_mul_pd(
+                _mm512_mask_i32gather_pd(zd, lanes, _mm256_maskz_loadu_epi32(lanes, w_k1 + p0), in->z1, 8),
+                _mm512_mask_i32gather_pd(zd, lanes, _mm256_maskz_loadu_epi32(lanes, w_k2 + p0), in->z2, 8));
+            __m256i seg_a = _mm256_mmask_i32gather_epi32(_mm256_setzero_si256(), lanes,
+                                                         _mm256_maskz_loadu_epi32(lanes, w_pidx + p0), in->pseg, 4);
             __m256i seg_b = shailoo_seg8(dx, _mm256_sub_epi32(_mm256_setzero_si256(), dy), in->atan, in->n_atan);
             __m256i c1 = shailoo_circ8(_mm256_sub_epi32(_mm256_sub_epi32(iat, seg_a), _mm256_sub_epi32(jat, seg_b)));
-            __m512d vtu = _mm512_mul_pd(z12, _mm512_mask_i32gather_pd(zd, nz,
+            __m512d vtu = _mm512_mul_pd(z12, _mm512_mask_i32gather_pd(zd, lanes,
                               _mm256_srai_epi32(_mm256_add_epi32(c1, vhalf), shift), in->z3, 8));
             __m256i sa2 = _mm256_and_si256(_mm256_add_epi32(seg_a, hturn), low16);
             __m256i sb2 = _mm256_and_si256(_mm256_add_epi32(seg_b, hturn), low16);
             __m256i c2 = shailoo_circ8(_mm256_sub_epi32(_mm256_sub_epi32(iau, sa2), _mm256_sub_epi32(jau, sb2)));
-            __m512d vut = _mm512_mul_pd(z12, _mm512_mask_i32gather_pd(zd, nz,
+            __m512d vut = _mm512_mul_pd(z12, _mm512_mask_i32gather_pd(zd, lanes,
                               _mm256_srai_epi32(_mm256_add_epi32(c2, vhalf), shift), in->z3, 8));
-            __m256i u = _mm256_add_epi32(_mm256_set1_epi32(u0), lane);
-            __mmask8 m1 = _mm512_mask_cmp_pd_mask(nz, vtu, zd, _CMP_NEQ_OQ);
-            __mmask8 m2 = _mm512_mask_cmp_pd_mask(nz, vut, zd, _CMP_NEQ_OQ);
-            _mm512_storeu_pd(ov + k, _mm512_maskz_compress_pd(m1, vtu));
-            _mm256_storeu_si256((__m256i*)(oi + k), vt);
-            _mm256_storeu_si256((__m256i*)(oj + k), _mm256_maskz_compress_epi32(m1, u));
-            k += __builtin_popcount(m1);
+            __mmask8 m1 = _mm512_mask_cmp_pd_mask(lanes, vtu, zd, _CMP_NEQ_OQ);
+            __mmask8 m2 = _mm512_mask_cmp_pd_mask(lanes, vut, zd, _CMP_NEQ_OQ);
             _mm512_storeu_pd(ov + k, _mm512_maskz_compress_pd(m2, vut));
             _mm256_storeu_si256((__m256i*)(oi + k), _mm256_maskz_compress_epi32(m2, u));
-            _mm256_storeu_si256((__m256i*)(oj + k), vt);
+            _mm256_storeu_si256((__m256i*)(oj + k), _mm256_maskz_compress_epi32(m2, t));
             k += __builtin_popcount(m2);
+            _mm512_storeu_pd(ov + k, _mm512_maskz_compress_pd(m1, vtu));
+            _mm256_storeu_si256((__m256i*)(oi + k), _mm256_maskz_compress_epi32(m1, t));
+            _mm256_storeu_si256((__m256i*)(oj + k), _mm256_maskz_compress_epi32(m1, u));
+            k += __builtin_popcount(m1);
         }
         return k;
     }
@@ -361,8 +399,12 @@ cdef extern from *:
     static int shailoo_argmax_avx512(const double* row, int n, const uint64_t* used) {
         return shailoo_argmax_scalar(row, n, used);
     }
-    static int shailoo_rho_avx512(int t, int n, const shailoo_rho_in* in, int32_t* oi, int32_t* oj, double* ov) {
-        return shailoo_rho_scalar(t, n, in, oi, oj, ov);
+    static int shailoo_rho_avx512(int n, const shailoo_rho_in* in, int32_t* oi, int32_t* oj, double* ov,
+                                  int32_t* work, int64_t* attr) {
+        (void)work; (void)attr;
+        int k = 0;
+        for (int t = 0; t + 1 < n; t++) k += shailoo_rho_scalar(t, n, in, oi + k, oj + k, ov + k);
+        return k;
     }
     static double shailoo_row_avx512(const uint64_t* ca, uint64_t va, int aa, const uint64_t* bc, int64_t stride,
                                      const uint64_t* bv, const uint16_t* ba, int n, int nd, int min_common,
@@ -386,9 +428,14 @@ cdef extern from *:
         if (simd) shailoo_screen_avx512(pc, pv, pa, np, bc, stride, bv, ba, n, nd, min_common, max_dir, work, best);
         else shailoo_screen_scalar(pc, pv, pa, np, bc, stride, bv, ba, n, nd, min_common, max_dir, work, best);
     }
-    static inline int shailoo_rho(int simd, int t, int n, const shailoo_rho_in* in, int32_t* oi, int32_t* oj,
-                                  double* ov) {
-        return simd ? shailoo_rho_avx512(t, n, in, oi, oj, ov) : shailoo_rho_scalar(t, n, in, oi, oj, ov);
+    /* ρ of every two of the n selected pairs into the list oi / oj / ov (non-zero values only); returns its length.
+       work: 4 (n (n - 1) / 2 + 8) int32, attr: n int64 (scratch of the AVX-512 path). */
+    static inline int shailoo_rho(int simd, int n, const shailoo_rho_in* in, int32_t* oi, int32_t* oj, double* ov,
+                                  int32_t* work, int64_t* attr) {
+        if (simd) return shailoo_rho_avx512(n, in, oi, oj, ov, work, attr);
+        int k = 0;
+        for (int t = 0; t + 1 < n; t++) k += shailoo_rho_scalar(t, n, in, oi + k, oj + k, ov + k);
+        return k;
     }
     """
     void shailoo_screen(int simd, const uint64_t* pc, const uint64_t* pv, const uint16_t* pa, int np,
@@ -411,9 +458,11 @@ cdef extern from *:
         int n_atan
         int shift
         int half
+        int nz1
+        int nz2
         double q1
-    int shailoo_rho(int simd, int t, int n, const shailoo_rho_in* inp, int32_t* oi, int32_t* oj,
-                    double* ov) noexcept nogil
+    int shailoo_rho(int simd, int n, const shailoo_rho_in* inp, int32_t* oi, int32_t* oj, double* ov,
+                    int32_t* work, int64_t* attr) noexcept nogil
     int shailoo_seg(const int32_t* atan, int n_atan, int dx, int dy_up) noexcept nogil
     int shailoo_argmax(int simd, const double* row, int n, const uint64_t* used) noexcept nogil
     int shailoo_max_threads() noexcept nogil
@@ -488,6 +537,8 @@ cdef struct Tables:
     double q1
     int shift          # angle differences are rounded by this shift before the z2 / z3 lookups
     int half
+    int nz1            # z1[k] is 0 for every k >= nz1 (past the floor), z2[k] for every k >= nz2
+    int nz2
 
 
 cdef struct Scratch:
@@ -509,6 +560,8 @@ cdef struct Scratch:
     int32_t* rho_i
     int32_t* rho_j
     double* rho_v
+    int32_t* rho_work  # scratch of shailoo_rho_avx512: 4 lists of n (n - 1) / 2 + 8 pairs
+    int64_t* rho_attr  # ... and each selected pair's positions and directions packed in 64 bits
     int* top
     int32_t* ri        # per selected pair: probe minutia, gallery minutia x, y, directions (steps) ...
     int32_t* jx
@@ -534,6 +587,8 @@ cdef int scratch_init(Scratch* s, Py_ssize_t max_a, Py_ssize_t max_b) noexcept n
     s.rho_i = <int32_t*> malloc((n * n + 8) * sizeof(int32_t))  # + 8: shailoo_rho_avx512's full-width stores
     s.rho_j = <int32_t*> malloc((n * n + 8) * sizeof(int32_t))
     s.rho_v = <double*> malloc((n * n + 8) * sizeof(double))
+    s.rho_work = <int32_t*> malloc(4 * (n * n + 8) * sizeof(int32_t))
+    s.rho_attr = <int64_t*> malloc((n + 8) * sizeof(int64_t))
     s.top = <int*> malloc((n + 64) * sizeof(int))
     s.ri = <int32_t*> malloc(5 * n * sizeof(int32_t))
     if s.ri != NULL:
@@ -543,14 +598,14 @@ cdef int scratch_init(Scratch* s, Py_ssize_t max_a, Py_ssize_t max_b) noexcept n
         s.ja = s.ri + 4 * n
     if (s.gval == NULL or s.hval == NULL or s.hidx == NULL or s.order == NULL or s.used_b == NULL or s.rows == NULL
             or s.cols == NULL or s.lam0 == NULL or s.lam == NULL or s.tmp == NULL or s.acc == NULL
-            or s.rho_i == NULL or s.rho_j == NULL or s.rho_v == NULL or s.top == NULL or s.ri == NULL):
+            or s.rho_i == NULL or s.rho_j == NULL or s.rho_v == NULL or s.rho_work == NULL or s.rho_attr == NULL or s.top == NULL or s.ri == NULL):
         return -1
     return 0
 
 
 cdef void scratch_free(Scratch* s) noexcept nogil:
     free(s.gval); free(s.hval); free(s.hidx); free(s.order); free(s.used_b); free(s.rows); free(s.cols)
-    free(s.lam0); free(s.lam); free(s.tmp); free(s.acc); free(s.rho_i); free(s.rho_j); free(s.rho_v); free(s.top); free(s.ri);
+    free(s.lam0); free(s.lam); free(s.tmp); free(s.acc); free(s.rho_i); free(s.rho_j); free(s.rho_v); free(s.rho_work); free(s.rho_attr); free(s.top); free(s.ri);
 
 
 cdef inline double _round_even(double v) noexcept nogil:
@@ -633,7 +688,7 @@ cdef Py_ssize_t _compatibility(const Probe* a, const Cand* b, const Tables* tb, 
     """ρ of every two selected pairs (eq. 21-23) from the tables on quantised inputs
     (fingerprint.mcc_bits.compatibility): the non-zero values into the list s.rho_i / rho_j / rho_v (see Scratch),
     returns its length. The probe's distances and segment directions come precomputed."""
-    cdef Py_ssize_t t, k = 0
+    cdef Py_ssize_t t
     cdef shailoo_rho_in rin
     for t in range(n_r):
         s.ri[t] = s.rows[t]
@@ -658,9 +713,9 @@ cdef Py_ssize_t _compatibility(const Probe* a, const Cand* b, const Tables* tb, 
     rin.shift = tb.shift
     rin.half = tb.half
     rin.q1 = tb.q1
-    for t in range(n_r - 1):
-        k += shailoo_rho(simd, <int> t, <int> n_r, &rin, s.rho_i + k, s.rho_j + k, s.rho_v + k)
-    return k
+    rin.nz1 = tb.nz1
+    rin.nz2 = tb.nz2
+    return shailoo_rho(simd, <int> n_r, &rin, s.rho_i, s.rho_j, s.rho_v, s.rho_work, s.rho_attr)
 
 
 cdef double _score(const Probe* a, const Cand* b, Py_ssize_t nd, const double* prm, const Tables* tb,
@@ -820,6 +875,12 @@ def score_many(
     tb.q1 = q1
     tb.shift = shift
     tb.half = (1 << shift) >> 1
+    tb.nz1 = <int> z1.shape[0]
+    while tb.nz1 > 0 and z1[tb.nz1 - 1] == 0.0:
+        tb.nz1 -= 1
+    tb.nz2 = <int> z2.shape[0]
+    while tb.nz2 > 0 and z2[tb.nz2 - 1] == 0.0:
+        tb.nz2 -= 1
     for t in range(n_templates):
         span = offsets[t + 1] - offsets[t]
         if span < 0:

@@ -7,23 +7,16 @@ from __future__ import annotations
 
 import io
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-import uvicorn
 from PIL import Image, ImageDraw
 
 from emulators.printer import PrinterEmulator
-from emulators.r30x import R30xEmulator
 from shailoo.settings import fingerprint_data_dir
-from station.devices.printer import EscPosPrinter
-from station.devices.profiles import load_printer_profile, load_scanner_profile
-from station.devices.r30x import R30xScanner
 from station.gallery import Gallery
 from station.list_package import (
     build_package,
@@ -40,8 +33,8 @@ from station.store import KitStore
 from station.ui.app import create_app
 from station.ui.sessions import Sessions
 from tests.browser import CHROMIUM, FLAGS, SHOTS
-from tests.conftest import free_port
 from tests.station.conftest import ELECTION, STATION, national_list
+from tests.station.served import printer_on_pty, scanner_on_pty, serve_app
 
 FVC = fingerprint_data_dir() / "FVC2002" / "DB1_B"
 BLANK = np.full((288, 256), 255, np.uint8)
@@ -82,34 +75,19 @@ def server(tmp_path: Path) -> Iterator[tuple[str, KitRuntime, Sessions, PrinterE
     add_worker(store, "m2", "Нурлан Сыдыков", Role.OPERATOR, "2222")
     add_worker(store, "chair", "Бакыт Асанов", Role.SUPERVISOR, "9999")
     feed: list[np.ndarray] = []
-    with PrinterEmulator("escpos58") as p_emu, R30xEmulator("r307", images=lambda: feed.pop(0) if feed else BLANK) as s_emu:
-        printer = EscPosPrinter(p_emu.path, load_printer_profile("escpos58"))
-        printer.open()
-        scanner = R30xScanner(s_emu.path, load_scanner_profile("r307"))
-        scanner.open()
+    with printer_on_pty() as (printer, p_emu), \
+            scanner_on_pty(lambda: feed.pop(0) if feed else BLANK) as (scanner, _):
         gallery = Gallery(store, load_list_key(list_key))
         matcher = EngineMatcher()
         matcher.load_gallery(gallery.all_templates())
         kit = KitRuntime(store, gallery, printer=printer, scanner=scanner, matcher=matcher)
         kit.feed = feed  # type: ignore[attr-defined]
         sessions = Sessions(lock_after_s=120)
-        port = free_port()
-        config = uvicorn.Config(create_app(kit, sessions), host="127.0.0.1", port=port, log_level="warning")
-        srv = uvicorn.Server(config)
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not srv.started and time.monotonic() < deadline:
-            time.sleep(0.05)
         try:
-            yield f"http://127.0.0.1:{port}", kit, sessions, p_emu
+            with serve_app(create_app(kit, sessions)) as url:
+                yield url, kit, sessions, p_emu
         finally:
-            srv.should_exit = True
-            thread.join(10)
-            printer.close()
-            scanner.close()
             store.close()
-
 
 def flow_state(page: object, state: str, timeout_ms: float = 20000) -> None:
     """Wait until the flow shows ``state`` with no device job running (device steps run in the background)."""

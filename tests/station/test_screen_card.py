@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -26,16 +25,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-import uvicorn
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from emulators.printer import PrinterEmulator
 from emulators.r30x import R30xEmulator
 from shailoo.settings import fingerprint_data_dir
-from station.devices.printer import EscPosPrinter
-from station.devices.profiles import load_printer_profile, load_scanner_profile
-from station.devices.r30x import R30xScanner
 from station.gallery import Gallery
 from station.list_package import (
     build_package,
@@ -52,8 +47,8 @@ from station.store import AuditEntry, KitStore
 from station.ui.app import create_app
 from station.ui.sessions import Sessions
 from tests.browser import CHROMIUM, FLAGS, SHOTS
-from tests.conftest import free_port
 from tests.station.conftest import ELECTION, STATION, national_list
+from tests.station.served import printer_on_pty, scanner_on_pty, serve_app
 
 FVC = fingerprint_data_dir() / "FVC2002" / "DB1_B"
 READER = "Virtual PCD 00 00"
@@ -132,32 +127,15 @@ def card_kit(tmp_path: Path) -> Iterator[CardKit]:
     # The MRZ camera: OpenCV reads numbered frames from this folder (an image-sequence "camera").
     device.profile = replace(device.profile, camera=str(camera_dir / "frame_%02d.png"))  # type: ignore[attr-defined]
     try:
-        with PrinterEmulator("escpos58") as p_emu, \
-                R30xEmulator("r307", images=lambda: feed.pop(0) if feed else BLANK) as s_emu:
-            printer = EscPosPrinter(p_emu.path, load_printer_profile("escpos58"))
-            printer.open()
-            scanner = R30xScanner(s_emu.path, load_scanner_profile("r307"))
-            scanner.open()
+        with printer_on_pty() as (printer, p_emu), \
+                scanner_on_pty(lambda: feed.pop(0) if feed else BLANK) as (scanner, s_emu):
             gallery = Gallery(store, load_list_key(list_key))
             matcher = EngineMatcher()
             matcher.load_gallery(gallery.all_templates())
             kit = KitRuntime(store, gallery, printer=printer, scanner=scanner, matcher=matcher,
                              card_reader=ChipCardReader(device))  # type: ignore[arg-type]
-            port = free_port()
-            server = uvicorn.Server(uvicorn.Config(create_app(kit, Sessions(300)), host="127.0.0.1", port=port,
-                                                   log_level="warning"))
-            thread = threading.Thread(target=server.run, daemon=True)
-            thread.start()
-            deadline = time.monotonic() + 10
-            while not server.started and time.monotonic() < deadline:
-                time.sleep(0.05)
-            try:
-                yield CardKit(f"http://127.0.0.1:{port}", kit, device, holders, feed, p_emu, s_emu, camera_dir)
-            finally:
-                server.should_exit = True
-                thread.join(10)
-                printer.close()
-                scanner.close()
+            with serve_app(create_app(kit, Sessions(300))) as url:
+                yield CardKit(url, kit, device, holders, feed, p_emu, s_emu, camera_dir)
     finally:
         device.close()
         store.close()

@@ -16,13 +16,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from emulators.printer import PrinterEmulator
 from emulators.r30x import R30xEmulator
-from station.devices.printer import EscPosPrinter
-from station.devices.profiles import load_printer_profile, load_scanner_profile
-from station.devices.r30x import R30xScanner
 from station.gallery import Gallery
 from station.list_package import load_cec_public, load_list_key, load_package
 from station.matching import EngineMatcher
@@ -32,7 +28,7 @@ from station.store import KitStore
 from station.ui.app import create_app
 from station.ui.sessions import Sessions
 from station.workflow import State
-from tests.conftest import free_port
+from tests.station.served import printer_on_pty, scanner_on_pty, serve_app
 
 #: Longest answer of any screen endpoint while a capture waits (seconds). Unloaded they take 5 to 30 ms; the bound
 #: leaves room for a shared 2-core machine, and is 20 times shorter than the capture the old routes sat in.
@@ -53,29 +49,11 @@ class Served:
 def served(kit: KitStore, package: bytes, cec_keys: dict[str, Path]) -> Iterator[Served]:
     load_package(kit, package, load_cec_public(cec_keys["public"]), load_list_key(cec_keys["list"]))
     add_worker(kit, "op1", "Айгүл", Role.OPERATOR, "1111")
-    with PrinterEmulator("escpos58") as p_emu, R30xEmulator("r307", images="synthetic:7") as s_emu:
-        printer = EscPosPrinter(p_emu.path, load_printer_profile("escpos58"))
-        printer.open()
-        scanner = R30xScanner(s_emu.path, load_scanner_profile("r307"))
-        scanner.open()
+    with printer_on_pty() as (printer, p_emu), scanner_on_pty("synthetic:7") as (scanner, s_emu):
         # The list's templates are opaque test bytes, so the matcher's gallery stays empty: a finger gives "no match".
         runtime = KitRuntime(kit, Gallery(kit, None), printer=printer, scanner=scanner, matcher=EngineMatcher())
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(runtime, Sessions(120)), host="127.0.0.1", port=port,
-                                               log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        try:
-            yield Served(f"http://127.0.0.1:{port}", runtime, s_emu, p_emu)
-        finally:
-            server.should_exit = True
-            thread.join(10)
-            printer.close()
-            scanner.close()
-
+        with serve_app(create_app(runtime, Sessions(120))) as url:
+            yield Served(url, runtime, s_emu, p_emu)
 
 def _timed(client: httpx.Client, method: str, path: str, **kwargs: object) -> tuple[httpx.Response, float]:
     started = time.perf_counter()

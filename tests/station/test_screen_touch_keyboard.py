@@ -10,18 +10,13 @@ then the paper is back. Screenshots of the paper-out status in Kyrgyz and Russia
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from emulators.printer import PrinterEmulator
-from station.devices.printer import EscPosPrinter
-from station.devices.profiles import load_printer_profile
 from station.gallery import Gallery
 from station.list_package import load_cec_public, load_list_key, load_package
 from station.runtime import KitRuntime
@@ -30,8 +25,8 @@ from station.store import KitStore
 from station.ui.app import create_app
 from station.ui.sessions import Sessions
 from tests.browser import CHROMIUM, FLAGS, SHOTS
-from tests.conftest import free_port
 from tests.station.conftest import STATION, national_list
+from tests.station.served import printer_on_pty, serve_app
 
 PINS = [v.personal_number for v in national_list() if v.station_id == STATION]
 #: Smallest body text and button height the screen allows (CSS px).
@@ -57,25 +52,10 @@ def served(kit: KitStore, package: bytes, cec_keys: dict[str, Path]) -> Iterator
     load_package(kit, package, load_cec_public(cec_keys["public"]), load_list_key(cec_keys["list"]))
     add_worker(kit, "op1", "Айгүл", Role.OPERATOR, "1111")
     add_worker(kit, "m2", "Нурлан", Role.OPERATOR, "2222")
-    with PrinterEmulator("escpos58") as p_emu:
-        printer = EscPosPrinter(p_emu.path, load_printer_profile("escpos58"))
-        printer.open()
+    with printer_on_pty() as (printer, p_emu):
         runtime = KitRuntime(kit, Gallery(kit, load_list_key(cec_keys["list"])), printer=printer)
-        port = free_port()
-        app = create_app(runtime, Sessions(300), printer_poll_s=0.5)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        try:
-            yield Served(f"http://127.0.0.1:{port}", runtime, p_emu)
-        finally:
-            server.should_exit = True
-            thread.join(10)
-            printer.close()
-
+        with serve_app(create_app(runtime, Sessions(300), printer_poll_s=0.5)) as url:
+            yield Served(url, runtime, p_emu)
 
 def test_touch_keyboard_large_type_and_live_device_status(served: Served) -> None:
     from playwright.sync_api import sync_playwright

@@ -162,31 +162,41 @@ cdef extern from *:
             && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")
             && __builtin_cpu_supports("avx512vpopcntdq");
     }
-    /* Per-lane running maxima (strict >, so each lane holds its first column of its maximum) -> the largest value
-       (0 if none is positive) and its first column in *best (-1 if none). */
-    SHAILOO_AVX512 static inline double shailoo_lane_argmax(__m512d vtop, __m512i vcol, int* best) {
-        double top = _mm512_reduce_max_pd(vtop);
-        if (!(top > 0.0)) { *best = -1; return 0.0; }
-        __mmask8 at = _mm512_cmp_pd_mask(vtop, _mm512_set1_pd(top), _CMP_EQ_OQ);
-        *best = (int)_mm512_mask_reduce_min_epi64(at, vcol);
-        return top;
+    /* First column j of row[0..n) (values >= 0) equal to top whose bit in used is 0 (used NULL: none excluded);
+       -1 if none. One 64-bit mask per 64 columns, so no branch per block. */
+    SHAILOO_AVX512 static inline int shailoo_first_eq(const double* row, int n, const uint64_t* used, double top) {
+        const __m512d vt = _mm512_set1_pd(top);
+        for (int w0 = 0; w0 < n; w0 += 64) {
+            uint64_t bits = 0;
+            int stop = n - w0 < 64 ? n - w0 : 64;
+            for (int b = 0; b < stop; b += 8) {
+                int left = stop - b;
+                __mmask8 lanes = left >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << left) - 1u);
+                bits |= (uint64_t)_mm512_mask_cmp_pd_mask(lanes, _mm512_maskz_loadu_pd(lanes, row + w0 + b), vt,
+                                                          _CMP_EQ_OQ) << b;
+            }
+            if (used) bits &= ~used[w0 >> 6];
+            if (bits) return w0 + __builtin_ctzll(bits);
+        }
+        return -1;
     }
+    /* First column of the largest positive value of row[0..n) (values >= 0) among columns whose bit in used is 0,
+       -1 if none (= shailoo_argmax_scalar): the largest value first (independent maxima per block), then its first
+       column. */
     SHAILOO_AVX512 static int shailoo_argmax_avx512(const double* row, int n, const uint64_t* used) {
-        __m512d vtop = _mm512_setzero_pd();
-        __m512i vcol = _mm512_set1_epi64(-1);
-        const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
-        int best;
-        for (int j0 = 0; j0 < n; j0 += 8) {
+        __m512d v0 = _mm512_setzero_pd(), v1 = v0;
+        for (int j0 = 0; j0 < n; j0 += 16) {
             int left = n - j0;
             __mmask8 lanes = left >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << left) - 1u);
+            __mmask8 lanes1 = left >= 16 ? (__mmask8)0xFF : left > 8 ? (__mmask8)((1u << (left - 8)) - 1u) : 0;
             lanes &= (__mmask8)~(used[j0 >> 6] >> (j0 & 63));  /* j0 is a multiple of 8: one byte of one word */
-            __m512d v = _mm512_maskz_loadu_pd(lanes, row + j0);
-            __mmask8 gt = _mm512_cmp_pd_mask(v, vtop, _CMP_GT_OQ);
-            vtop = _mm512_mask_mov_pd(vtop, gt, v);
-            vcol = _mm512_mask_mov_epi64(vcol, gt, _mm512_add_epi64(_mm512_set1_epi64(j0), lane));
+            lanes1 &= (__mmask8)~(used[(j0 + 8) >> 6] >> ((j0 + 8) & 63));
+            v0 = _mm512_max_pd(v0, _mm512_maskz_loadu_pd(lanes, row + j0));
+            v1 = _mm512_max_pd(v1, _mm512_maskz_loadu_pd(lanes1, row + j0 + 8));
         }
-        shailoo_lane_argmax(vtop, vcol, &best);
-        return best;
+        double top = _mm512_reduce_max_pd(_mm512_max_pd(v0, v1));
+        if (!(top > 0.0)) return -1;
+        return shailoo_first_eq(row, n, used, top);
     }
     /* The screening pass over one gallery template: best[i] = the largest Γ of probe cylinder i (of np, cells
        (np, nd)) among the template's n cylinders (0 if none is comparable), as shailoo_row_scalar computes it. Each
@@ -347,13 +357,12 @@ cdef extern from *:
         return k;
     }
     /* shailoo_row_scalar with the popcounts of 8 gallery cylinders per instruction (AVX-512 VPOPCNTDQ); the
-       integer counts are the same, Γ is computed by the same scalar formula, so the result is identical. */
+       integer counts are the same, Γ is computed by the same scalar formula, so the result is identical. out must
+       not be NULL here: the row's first column of its maximum is found in it afterwards (shailoo_first_eq). */
     SHAILOO_AVX512 static double shailoo_row_avx512(const uint64_t* ca, uint64_t va, int aa, const uint64_t* bc,
                                                     int64_t stride, const uint64_t* bv, const uint16_t* ba, int n,
                                                     int nd, int min_common, int max_dir, double* out, int* best) {
         __m512d vtop = _mm512_setzero_pd();
-        __m512i vcol = _mm512_set1_epi64(-1);
-        const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
         const __m512i vva = _mm512_set1_epi64((long long)va), vaa = _mm512_set1_epi64(aa);
         const __m512i vmc = _mm512_set1_epi64(min_common), vmd = _mm512_set1_epi64(max_dir);
         const __m512i low16 = _mm512_set1_epi64(0xFFFF), turn = _mm512_set1_epi64(65536);
@@ -366,8 +375,7 @@ cdef extern from *:
             d = _mm512_and_si512(_mm512_sub_epi64(vaa, d), low16);
             d = _mm512_min_epi64(d, _mm512_sub_epi64(turn, d));
             ok = _mm512_mask_cmple_epi64_mask(ok, d, vmd);
-            if (out) _mm512_mask_storeu_pd(out + j0, lanes, _mm512_setzero_pd());
-            if (!ok) continue;
+            if (!ok) { _mm512_mask_storeu_pd(out + j0, lanes, _mm512_setzero_pd()); continue; }
             __m512i sa = _mm512_setzero_si512(), sb = sa, sx = sa;
             for (int k = 0; k < nd; k++) {
                 __m512i wa = _mm512_and_si512(_mm512_set1_epi64((long long)ca[k]), m);
@@ -382,12 +390,13 @@ cdef extern from *:
             ok = _mm512_mask_cmp_pd_mask(ok, denom, _mm512_setzero_pd(), _CMP_GT_OQ);
             __m512d g = _mm512_maskz_sub_pd(ok, _mm512_set1_pd(1.0), _mm512_maskz_div_pd(ok,
                             _mm512_i32gather_pd(_mm512_cvtepi64_epi32(sx), shailoo_sqrt_t, 8), denom));
-            if (out) _mm512_mask_storeu_pd(out + j0, ok, g);
-            __mmask8 gt = _mm512_cmp_pd_mask(g, vtop, _CMP_GT_OQ);
-            vtop = _mm512_mask_mov_pd(vtop, gt, g);
-            vcol = _mm512_mask_mov_epi64(vcol, gt, _mm512_add_epi64(_mm512_set1_epi64(j0), lane));
+            _mm512_mask_storeu_pd(out + j0, lanes, g);
+            vtop = _mm512_max_pd(vtop, g);
         }
-        return shailoo_lane_argmax(vtop, vcol, best);
+        double top = _mm512_reduce_max_pd(vtop);
+        if (!(top > 0.0)) { *best = -1; return 0.0; }
+        *best = shailoo_first_eq(out, n, NULL, top);
+        return top;
     }
     #else
     static int shailoo_simd_available(void) { return 0; }

@@ -19,8 +19,23 @@ RUN_DIR = Path("/run/pcscd")
 SOCKET = RUN_DIR / "pcscd.comm"
 
 
+#: Where Debian's vsmartcard-vpcd package puts the virtual reader's driver (pcscd loads it from reader.conf.d).
+VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
+
+
 class PcscdError(RuntimeError):
     """pcscd could not be started or does not list the expected readers."""
+
+
+def missing_card_stack() -> str | None:
+    """Why this machine cannot run the emulated card stack (pcscd with the vpcd reader), or None when it can.
+
+    Tests skip with this sentence; a trainer's kit says it and carries on without a card reader."""
+    if shutil.which("pcscd") is None and not Path("/usr/sbin/pcscd").exists():
+        return "pcscd is not installed (apt-get install pcscd vsmartcard-vpcd; make test does it)"
+    if not VPCD_DRIVER.exists():
+        return "the vpcd reader driver is not installed (apt-get install vsmartcard-vpcd; make test does it)"
+    return None
 
 
 def list_readers() -> list[str] | None:

@@ -3,7 +3,6 @@ authentication, then the R307 emulator and the fingerprint engine; card-to-ident
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -27,12 +26,10 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    from emulators.card.pcscd import PcscDaemon
+    from emulators.card.pcscd import PcscDaemon, missing_card_stack
 
-    if shutil.which("pcscd") is None and not Path("/usr/sbin/pcscd").exists():
-        pytest.skip("pcscd is not installed (apt-get install pcscd vsmartcard-vpcd)")
-    if not Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists():
-        pytest.skip("the vpcd reader driver is not installed (apt-get install vsmartcard-vpcd)")
+    if (why := missing_card_stack()) is not None:
+        pytest.skip(why)
     daemon = PcscDaemon(log_path=tmp_path_factory.mktemp("pcscd") / "pcscd.log")
     daemon.start(READER)
     yield daemon

@@ -87,7 +87,7 @@ class CardKit:
 
 @pytest.fixture
 def card_kit(tmp_path: Path) -> Iterator[CardKit]:
-    from emulators.card.pcscd import PcscDaemon
+    from emulators.card.pcscd import PcscDaemon, missing_card_stack
     from emulators.card.personalisation import CardHolder
     from emulators.images import load_grey
     from fingerprint import dumps
@@ -96,10 +96,8 @@ def card_kit(tmp_path: Path) -> Iterator[CardKit]:
     from station.devices.urls import open_device
     from station.workflow.chip_card import ChipCardReader
 
-    if shutil.which("pcscd") is None and not Path("/usr/sbin/pcscd").exists():
-        pytest.skip("pcscd is not installed (apt-get install pcscd vsmartcard-vpcd)")
-    if not Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists():
-        pytest.skip("the vpcd reader driver is not installed (apt-get install vsmartcard-vpcd)")
+    if (why := missing_card_stack()) is not None:
+        pytest.skip(why)
     daemon = PcscDaemon(log_path=tmp_path / "pcscd.log")
     daemon.start(READER)
     holders = [

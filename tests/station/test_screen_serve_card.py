@@ -4,7 +4,6 @@ on it (not a crash, nothing recorded). Run under ``flock /tmp/shailoo-card.lock`
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from emulators.card.pcscd import missing_card_stack
 from station.staff import Role, add_worker
 from station.store import KitStore
 from tests.conftest import REPO, free_port, shailoo_command
@@ -20,10 +20,7 @@ from tests.station.conftest import ELECTION, STATION
 pytestmark = [
     pytest.mark.pcsc,
     pytest.mark.slow,
-    pytest.mark.skipif(shutil.which("pcscd") is None and not Path("/usr/sbin/pcscd").exists(),
-                       reason="pcscd is not installed (apt-get install pcscd vsmartcard-vpcd)"),
-    pytest.mark.skipif(not Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists(),
-                       reason="the vpcd reader driver is not installed (apt-get install vsmartcard-vpcd)"),
+    pytest.mark.skipif(missing_card_stack() is not None, reason=str(missing_card_stack())),
 ]
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from emulators.card.pcscd import PcscDaemon
+from emulators.card.pcscd import PcscDaemon, missing_card_stack
 from emulators.card.personalisation import CardHolder, ChipFiles, TestPki, make_test_pki, personalise
 
 READER = "Virtual PCD 00 00"
@@ -25,10 +23,8 @@ def pcscd(pcscd_session: PcscDaemon) -> PcscDaemon:
 @pytest.fixture(scope="session")
 def pcscd_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscDaemon]:
     """pcscd with the vpcd driver, started once for the session and stopped at its end (if started here)."""
-    if shutil.which("pcscd") is None and not Path("/usr/sbin/pcscd").exists():
-        pytest.skip("pcscd is not installed (apt-get install pcscd vsmartcard-vpcd; make test does it)")
-    if not Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists():
-        pytest.skip("the vpcd reader driver is not installed (apt-get install vsmartcard-vpcd)")
+    if (why := missing_card_stack()) is not None:
+        pytest.skip(why)
     daemon = PcscDaemon(log_path=tmp_path_factory.mktemp("pcscd") / "pcscd.log")
     daemon.start(READER)
     yield daemon

@@ -10,7 +10,7 @@ import contextlib
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
@@ -31,6 +31,15 @@ from station.workflow import (
     SlipPrinter,
 )
 
+
+class LinkState(Protocol):
+    """The kit's CEC link as the screen shows it (the training kit's link; a kit without one shows nothing)."""
+
+    def status(self) -> dict[str, Any]:
+        """``{"online": bool, "waiting": int}``: connected to the CEC, and outbox messages not yet delivered."""
+        ...
+
+
 #: Throughput windows on the screen (minutes), as in VxPollbook's 15/30/60 minute charts.
 THROUGHPUT_WINDOWS_MIN = (15, 30, 60)
 
@@ -47,6 +56,7 @@ class KitRuntime:
     card_reader: CardReader | None = None
     peers: PeerNode | None = None
     training: bool = False
+    link: LinkState | None = None
     flow: Flow | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
 

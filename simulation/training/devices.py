@@ -10,25 +10,38 @@ back as a new tty.
 
 from __future__ import annotations
 
+import shutil
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
+from emulators.card.chip import ChipFaults
+from emulators.card.personalisation import ChipFiles, TestPki
 from emulators.printer import PrinterEmulator
 from emulators.r30x import R30xEmulator
 from emulators.serve import apply_command
+from simulation.training.errors import TrainingError
 from station.devices.printer import EscPosPrinter
 from station.devices.profiles import load_printer_profile, load_scanner_profile
 from station.devices.r30x import R30xScanner
+
+if TYPE_CHECKING:
+    from emulators.card.kit import EmulatedCardStation
+    from station.devices.card import CardReader
 
 #: Device profiles of the training kit (firmware_configs/): the cheapest scanner and printer the kits carry.
 SCANNER_PROFILE = "r307"
 PRINTER_PROFILE = "escpos58"
 #: White sensor window: what the scanner sees with no finger on it (grey level).
 BLANK_GREY = 255
+#: Debian's vsmartcard-vpcd reader driver, which pcscd loads for the emulated card.
+VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
 
 
 @dataclass
@@ -133,3 +146,71 @@ class TrainingDevices:
         self.close_drivers()
         self.scanner_emulator.stop()
         self.printer_emulator.stop()
+
+
+#: Seconds to wait for pcscd to report a card put on (or taken off) the vpcd reader.
+CARD_SETTLE_S = 10.0
+
+
+class TrainingCardReader:
+    """The training kit's ID-card reader: the machine's pcscd with the vpcd reader, the project's card emulator on
+    it, and the kit's real card driver (BAC, passive and active authentication) trusting only the training CSCA.
+
+    :meth:`start` returns None when the reader works, or why it cannot be provided on this machine (pcscd or vpcd
+    missing, no permission to start pcscd): the session then tells the card situations on the trainer's page, as
+    before the kit had a reader, instead of failing.
+    """
+
+    def __init__(self, pki: TestPki) -> None:
+        self.pki = pki
+        self.station: EmulatedCardStation | None = None
+        self.reader: CardReader | None = None
+        self.log: CommandLog | None = None
+
+    def start(self) -> str | None:
+        """Start pcscd (or reuse the machine's) and open the reader; returns why not, or None."""
+        from emulators.card.kit import EmulatedCardStation
+        from station.devices.card import CardReader, TrustStore, load_reader_profile
+
+        if shutil.which("pcscd") is None and not Path("/usr/sbin/pcscd").exists():
+            return "pcscd is not installed on this machine (apt-get install pcscd vsmartcard-vpcd)"
+        if not Path(VPCD_DRIVER).exists():
+            return "the vpcd reader driver is not installed (apt-get install vsmartcard-vpcd)"
+        try:
+            self.station = EmulatedCardStation(pki=self.pki)
+            self.reader = CardReader(self.station.reader, load_reader_profile("vpcd"), TrustStore([self.pki.csca_cert]))
+            self.reader.open()
+        except Exception as exc:  # any failure here means "no reader", told to the trainer
+            self.stop()
+            return f"the card reader could not be started ({exc})"
+        return None
+
+    def put(self, files: ChipFiles | None, faults: ChipFaults | None = None) -> None:
+        """Take the card on the reader off and, unless ``files`` is None, put this chip (with ``faults``) on it;
+        waits until pcscd reports the change, so the screen sees the new card at once."""
+        station, reader = self.station, self.reader
+        if station is None or reader is None:
+            return
+        station.remove()
+        deadline = time.monotonic() + CARD_SETTLE_S
+        while reader.present and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if files is None:
+            return
+        station.load(files, faults)
+        station.insert()
+        while not reader.present:
+            if time.monotonic() > deadline:
+                raise TrainingError("the emulated card never appeared on the vpcd reader (is pcscd still running?)")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Take the card off, close the driver, stop pcscd if it was started here."""
+        if self.station is not None:
+            self.station.remove()
+        if self.reader is not None:
+            self.reader.close()
+        if self.station is not None:
+            self.station.stop()
+        self.station = None
+        self.reader = None

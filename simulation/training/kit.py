@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from emulators.card.personalisation import TestPki, make_test_pki
 from simulation.population import SyntheticVoter, generate_country, station_voters
 from simulation.training.errors import TrainingError
 from simulation.training.scenario import Scenario
@@ -49,6 +50,10 @@ class TrainingKitFiles:
     outsiders: list[SyntheticVoter]
     election_id: str
     station_id: str
+    #: The training CSCA and Document Signer that sign the queue's ID cards: throw-away keys made for this session
+    #: (never written to the repository, never on a real kit's CSCA list), so a real card fails passive
+    #: authentication on the training kit and a training card fails it on a real kit.
+    card_pki: TestPki | None = None
 
 
 def queue_voter(scenario_voter_number: int, situation: str, files: TrainingKitFiles) -> SyntheticVoter:
@@ -109,5 +114,8 @@ def build_training_kit(scenario: Scenario, work: Path) -> TrainingKitFiles:
             add_worker(store, worker_id, name, role, pin)
     finally:
         store.close()
+    card_pki = make_test_pki(label="TRAINING")
+    # The training CSCA certificate beside the kit, for a trainer who wants to look at it (public part only).
+    (work / "training-csca.pem").write_bytes(card_pki.csca_pem())
     return TrainingKitFiles(db=db, list_key=list_key, by_number=by_number, outsiders=outsiders,
-                            election_id=scenario.election_id, station_id=station.number)
+                            election_id=scenario.election_id, station_id=station.number, card_pki=card_pki)

@@ -27,6 +27,7 @@ ACTION_LABELS = {
     "reload_paper": "Жаңы кагаз салуу / Вставить новый рулон / Load a new paper roll",
     "plug_scanner": "Сканерди кайра сайуу / Подключить сканер / Plug the scanner back in",
     "restart": "Күйгүзүү / Кнопка питания / Power button",
+    "network_back": "Тармакты кайра кошуу / Вернуть сеть / Bring the network back",
 }
 
 _CSS = """
@@ -62,6 +63,7 @@ def trainer_page(session: ScreenSession, message: str = "") -> str:
             f'<h2 id="voter-name">{e(str(v.name))}</h2>'
             f'<div>ID card <b>{e(card.document_number)}</b>, personal number <b id="voter-pin">'
             f'{e(v.personal_number)}</b></div>'
+            f'<div>Back of the card (MRZ): <pre id="voter-mrz">{e(card.mrz.text)}</pre></div>'
             f'<div>{e(state.case.note)}</div></div></div>')
         signs = session.signs()
         if signs:
@@ -80,6 +82,16 @@ def trainer_page(session: ScreenSession, message: str = "") -> str:
         parts.append(f'<p>{done} of {len(s.voters)} voters handled.</p><form method="post" action="/training/next">'
                      '<button id="call-voter">Кийинки шайлоочу / Следующий избиратель / Call the next voter</button>'
                      '</form>')
+    if session.card_missing:
+        parts.append(f'<p class="signs" id="card-missing">No card reader on this machine: {e(session.card_missing)}. '
+                     'The card situations are told here.</p>')
+    if session.link_missing:
+        parts.append(f'<p class="signs" id="link-missing">No CEC link: {e(session.link_missing)}.</p>')
+    if session.link is not None:
+        up = "up" if session.link.up else "DOWN"
+        parts.append(f'<p class="log" id="link-state" data-up="{int(session.link.up)}">Network: {up}; '
+                     f'{session.link.waiting()} messages waiting. {"; ".join(e(x) for x in session.link_events[-3:])}'
+                     '</p>')
     parts.append(f'<p class="log">Devices: {"; ".join(e(line) for line in session.devices.log.lines[-5:])}</p>')
     return (f'<!doctype html><html lang="ky"><head><meta charset="utf-8"><title>TRAINING: {e(s.title)}</title>'
             f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>")
@@ -128,7 +140,8 @@ def training_app(session: ScreenSession, trainee: str) -> Any:
     @page.get("/training/scorecard", response_class=HTMLResponse)
     def scorecard() -> HTMLResponse:
         return HTMLResponse(scorecard_html(session.scenario, trainee, session.records, datetime.now(UTC),
-                                           events=session.devices.log.lines + session.restarts))
+                                           events=session.devices.log.lines + session.restarts +
+                                           session.link_events + [x for x in [session.link_summary()] if x]))
 
     async def dispatch(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":

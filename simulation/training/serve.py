@@ -1,8 +1,13 @@
 """Serving a training session: build the training kit, start the emulated devices, switch the kit on, and serve the
-operator screen with the trainer's page on one local port (``shailoo sim train SCENARIO --screen``)."""
+operator screen with the trainer's page on one local port (``shailoo sim train SCENARIO --screen``).
+
+The ID-card reader (the machine's pcscd, vpcd, the card emulator) and the CEC link (a local training CEC) are started
+too; when either cannot be provided on this machine the session says why on the trainer's page and tells those
+situations to the trainee instead, rather than failing."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -11,12 +16,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from simulation.training.devices import TrainingDevices
+from simulation.training.devices import TrainingCardReader, TrainingDevices
 from simulation.training.errors import TrainingError
-from simulation.training.kit import build_training_kit
+from simulation.training.kit import KIT_ID, build_training_kit
+from simulation.training.link import TrainingLink
 from simulation.training.scenario import Scenario
 from simulation.training.screen import training_app
 from simulation.training.session import ScreenSession
+
+log = logging.getLogger(__name__)
 
 #: Seconds idle before the operator screen locks: longer than the kit's default, a trainer talks between voters.
 LOCK_AFTER_S = 900.0
@@ -45,7 +53,31 @@ def training_server(scenario: Scenario, work: Path, trainee: str = "trainee", ho
         # A restart logs everyone out, as on a real kit (sessions live in memory only).
         return create_app(kit, Sessions(LOCK_AFTER_S))
 
-    session = ScreenSession(scenario, files, devices, make_screen)
+    card: TrainingCardReader | None = None
+    card_missing = ""
+    if files.card_pki is not None:
+        card = TrainingCardReader(files.card_pki)
+        card_missing = card.start() or ""
+        if card_missing:
+            log.warning("training without the card reader: %s", card_missing)
+            card = None
+    holder: dict[str, ScreenSession] = {}
+
+    def current_store() -> Any:
+        # The kit's store of the moment (a new one after each restart; none while the power is cut).
+        running = holder.get("session")
+        return running.kit.store if running is not None and running.powered and running.kit is not None else None
+
+    link: TrainingLink | None = None
+    link_missing = ""
+    try:
+        link = TrainingLink(work, files.station_id, KIT_ID, files.election_id, current_store)
+    except Exception as exc:  # the session goes on without a link; the trainer's page says why
+        link_missing = f"the training CEC could not be started ({exc})"
+        log.warning("training without the CEC link: %s", link_missing)
+    session = ScreenSession(scenario, files, devices, make_screen, card=card, card_missing=card_missing,
+                            link=link, link_missing=link_missing)
+    holder["session"] = session
     server: Any = None
     thread: threading.Thread | None = None
     try:

@@ -10,6 +10,12 @@ Where a decision is read from:
   ballot, send the voter to their own station, load a new paper roll, plug the scanner back in, press the power
   button after a power cut.
 
+The ID card is real too when the machine has pcscd and the vpcd reader: the voter's synthetic card, signed by
+the session's training CSCA, lies on the emulated reader while they are at the table (a chip that does not answer
+for ``card_unreadable``, a chip whose DG1 was altered for ``forged_card``, which the kit refuses, counts and audits).
+The kit's CEC link goes to a local training CEC; ``network_down`` stops it for that voter, the outbox keeps the
+messages, and the trainer brings the network back (the scorecard says how many waiting messages then arrived).
+
 A power cut is a real one for the kit: the store is closed, the drivers close, the screen answers nothing until the
 trainee presses the power button; the kit then restarts from its store (everyone is logged out, as after any
 restart) and the scorecard says how many identifications survived.
@@ -28,14 +34,15 @@ import numpy.typing as npt
 from sqlalchemy import func, select
 
 from simulation.population import SyntheticVoter
-from simulation.training.devices import TrainingDevices
+from simulation.training.devices import TrainingCardReader, TrainingDevices
 from simulation.training.errors import TrainingError
 from simulation.training.kit import TrainingKitFiles, queue_voter
+from simulation.training.link import TrainingLink
 from simulation.training.runner import SIGNS, DecisionRecord
 from simulation.training.scenario import Scenario, VoterCase
 from station.identify import Path as KitPath
 from station.identify import mark
-from station.store import IdentificationRecord, KitStore
+from station.store import AuditEntry, IdentificationRecord, KitStore
 
 #: Physical actions on the trainer's page, and the decision each one stands for.
 ACTIONS = {
@@ -44,12 +51,18 @@ ACTIONS = {
     "reload_paper": "reload_paper",
     "plug_scanner": "plug_scanner",
     "restart": "restart",
+    "network_back": "network_back",
 }
-#: Situations the training kit has no device for yet: the trainee reads the signs on the trainer's page instead.
-#: (The card reader is not on the training kit: the operator screen's card path is being built, and the card
-#: emulator needs the machine's one pcscd. The training kit has no CEC link, so "network down" changes nothing
-#: the kit can show: its outbox keeps every message either way.)
-SIGN_ONLY = {"card_unreadable", "forged_card", "network_down"}
+#: Situations the training kit has no device for: the trainee reads the signs on the trainer's page instead. Every
+#: situation now acts on a real device; the card ones fall back to signs only on a machine without pcscd/vpcd
+#: (CARD_SITUATIONS), and network_down only when the kit runs without its training CEC.
+SIGN_ONLY: set[str] = set()
+#: Situations that need the card reader on the training kit.
+CARD_SITUATIONS = {"card_unreadable", "forged_card"}
+#: The unreadable chip: every answer after the first APDU is garbage (ISO 7816 "6F": no precise diagnosis), so the
+#: kit's read fails at once with "the card could not be read" (a silent chip would hold the PC/SC call until the
+#: card is taken off, which a trainee cannot see happen on the emulated reader).
+UNREADABLE_AFTER_APDUS = 0
 #: Impression of the voter's finger the scanner serves first (0 was used for enrolment), and how many different
 #: impressions the voter's presses cycle through.
 FIRST_LIVE_IMPRESSION = 1
@@ -64,6 +77,7 @@ class CaseState:
     voter: SyntheticVoter
     started: float
     last_record_id: int
+    last_audit_id: int = 0
     actions: list[str] = field(default_factory=list)
     presses: int = 0
 
@@ -72,7 +86,9 @@ class ScreenSession:
     """Plays a scenario on a running training kit; the screen app and the trainer's page call into it."""
 
     def __init__(self, scenario: Scenario, files: TrainingKitFiles, devices: TrainingDevices,
-                 make_screen: Callable[[Any], Any], clock: Callable[[], float] = time.monotonic) -> None:
+                 make_screen: Callable[[Any], Any], clock: Callable[[], float] = time.monotonic,
+                 card: TrainingCardReader | None = None, card_missing: str = "",
+                 link: TrainingLink | None = None, link_missing: str = "") -> None:
         self.scenario = scenario
         self.files = files
         self.devices = devices
@@ -85,6 +101,16 @@ class ScreenSession:
         self.screen: Any = None
         self.powered = False
         self.restarts: list[str] = []
+        #: The card reader (None when the machine cannot provide one, and ``card_missing`` says why).
+        self.card = card
+        self.card_missing = card_missing
+        #: The CEC link to the training CEC (None when it could not be started, and ``link_missing`` says why).
+        self.link = link
+        self.link_missing = link_missing
+        #: What happened to the link (cut, back, delivered), for the trainer's page and the scorecard.
+        self.link_events: list[str] = []
+        #: Messages waiting when the network came back, summed over the session (delivered after it came back).
+        self.waited_for_link = 0
 
     # -- the kit ----------------------------------------------------------------------------------------------------
     def power_on(self) -> None:
@@ -98,8 +124,13 @@ class ScreenSession:
         gallery = Gallery(store, self.files.list_key)
         matcher = EngineMatcher()
         gallery.prepare(matcher)
+        card_reader = None
+        if self.card is not None and self.card.reader is not None:
+            from station.workflow.chip_card import ChipCardReader
+
+            card_reader = ChipCardReader(self.card.reader)
         self.kit = KitRuntime(store, gallery, matcher=matcher, scanner=self.devices.scanner,
-                              printer=self.devices.printer, training=True)
+                              printer=self.devices.printer, card_reader=card_reader, link=self.link, training=True)
         self.screen = self._make_screen(self.kit)
         self.powered = True
 
@@ -138,9 +169,13 @@ class ScreenSession:
             voter = queue_voter(case.list_number, case.situation, self.files)
             if not self.powered:
                 self.power_on()
-            state = CaseState(case, voter, self._clock(), self._last_record_id())
+            state = CaseState(case, voter, self._clock(), self._last_record_id(), self._last_audit_id())
             self.current = state
             self.devices.press(self._finger(state))
+            self._put_card(state)
+            if case.situation == "network_down" and self.link is not None:
+                waiting = self.link.cut()
+                self.link_events.append(f"CEC link: network cut ({waiting} messages waiting)")
             if case.situation == "already_voted":
                 # Identified earlier today on this kit: the kit's own mark, so its refusal is the real one.
                 mark(self.kit.store, voter.personal_number, KitPath.FINGER, "earlier-operator")
@@ -152,6 +187,27 @@ class ScreenSession:
             elif case.situation == "power_cut":
                 self.power_off()
             return state
+
+    def _put_card(self, state: CaseState) -> None:
+        """The voter's ID card on the reader: their synthetic card signed by the training CSCA, with the chip of
+        their situation (a chip that does not answer, one whose DG1 was altered)."""
+        if self.card is None or self.card.reader is None or self.files.card_pki is None:
+            return
+        from emulators.card.chip import ChipFaults
+        from emulators.card.personalisation import CardHolder, forge_personal_number, personalise
+
+        chip = personalise(CardHolder(**state.voter.card_holder()), self.files.card_pki)  # type: ignore[arg-type]
+        faults = None
+        situation = state.case.situation
+        if situation == "card_unreadable":
+            faults = ChipFaults(garble_after=UNREADABLE_AFTER_APDUS)
+        elif situation == "forged_card":
+            # Someone else's personal number written into DG1, the genuine EF.SOD kept: passive authentication fails.
+            other = next(v for v in self.files.by_number.values() if v.personal_number != state.voter.personal_number)
+            chip = forge_personal_number(chip, other.personal_number)
+        self.card.put(chip, faults)
+        self.devices.log.add("card", f"{state.voter.id_card.document_number} on the reader",
+                             situation if situation in CARD_SITUATIONS else "genuine training card")
 
     def _finger(self, state: CaseState) -> Callable[[], npt.NDArray[np.uint8]]:
         """The voter's finger on the scanner: impressions drawn now, when the voter sits down, because drawing one
@@ -192,6 +248,8 @@ class ScreenSession:
                 if self.kit is not None:
                     self.kit.scanner = scanner
                 return "the scanner is plugged back in"
+            if action == "network_back":
+                return self.network_back()
             if action == "restart":
                 if self.powered:
                     return "the kit is already on"
@@ -202,6 +260,34 @@ class ScreenSession:
                 return self.restarts[-1]
             return {"refuse": "the voter leaves without a ballot",
                     "redirect": "the voter is sent to their own station"}[action]
+
+    def network_back(self) -> str:
+        """The trainer plugs the network back in: the training CEC answers again and the kit's sender delivers
+        what waited in its outbox."""
+        if self.link is None:
+            return "the kit has no CEC link in this session"
+        if self.link.up:
+            return "the network is already up"
+        waiting = self.link.restore()
+        self.waited_for_link += waiting
+        self.link_events.append(f"CEC link: network back, {waiting} messages waiting")
+        return self.link_events[-1]
+
+    def link_summary(self, wait_s: float = 10.0) -> str:
+        """Delivery after the network came back, for the scorecard: the messages that waited, how many of them the
+        training CEC now holds (waits up to ``wait_s`` for the sender), and the CEC's count against the kit's."""
+        if self.link is None:
+            return ""
+        kit_count = self.identified_count()
+        deadline = self._clock() + wait_s
+        while self.link.up and self.link.cec_identifications() < kit_count and self._clock() < deadline:
+            time.sleep(0.1)
+        cec_count = self.link.cec_identifications()
+        delivered = self.waited_for_link - max(0, kit_count - cec_count) if self.waited_for_link else 0
+        exact = "exactly once" if cec_count == kit_count else "NOT all delivered"
+        return (f"CEC link: {self.waited_for_link} messages waited while the network was down, {max(delivered, 0)} "
+                f"delivered after it came back; the training CEC holds {cec_count} identifications, the kit made "
+                f"{kit_count} ({exact})")
 
     def finish_current(self) -> DecisionRecord:
         """The trainee is done with the voter at the table: read the decision, score it, reset the devices."""
@@ -216,6 +302,10 @@ class ScreenSession:
             self.records.append(record)
             self.current = None
             self.devices.press(None)
+            if self.card is not None:
+                self.card.put(None)  # the voter takes their card back
+            if self.link is not None and not self.link.up:
+                self.network_back()  # the next voter finds the network up, whatever the trainee did
             # The next voter finds working devices, whatever this one's fault was.
             if not self.devices.scanner_plugged:
                 scanner = self.devices.plug_scanner()
@@ -234,6 +324,9 @@ class ScreenSession:
             return "restart", f"{self.restarts[-1] if self.restarts else 'restarted'}; {kit}"
         if situation == "paper_out" and "reload_paper" in state.actions:
             return "reload_paper", f"{kit}; paper reloaded"
+        if situation == "forged_card" and self.card is not None and self.card.reader is not None:
+            refused = self._card_refusals_since(state)
+            kit = f"{kit}; the kit refused the card {refused} time(s)" if refused else f"{kit}; the card was not read"
         if committed:
             path, reason, _ = committed[-1]
             return (f"manual:{reason}" if path == KitPath.MANUAL.value else path), kit
@@ -243,6 +336,22 @@ class ScreenSession:
         if situation == "power_cut" and not self.powered:
             return "none", "the kit stayed off"
         return "none", kit
+
+    def _last_audit_id(self) -> int:
+        with self.kit.store.transaction() as session:
+            return int(session.scalar(select(func.max(AuditEntry.seq))) or 0)
+
+    def _card_refusals_since(self, state: CaseState) -> int:
+        """Cards the kit refused (forged or copied chip: counted and audited) since the voter sat down."""
+        store = self.kit.store if self.powered else KitStore(self.files.db)
+        try:
+            with store.transaction() as session:
+                return int(session.scalar(select(func.count()).select_from(AuditEntry)
+                                          .where(AuditEntry.seq > state.last_audit_id,
+                                                 AuditEntry.kind == "card_refused")) or 0)
+        finally:
+            if not self.powered:
+                store.close()
 
     def _last_record_id(self) -> int:
         with self.kit.store.transaction() as session:
@@ -269,8 +378,13 @@ class ScreenSession:
         state = self.current
         if state is None:
             return ""
-        if state.case.situation in SIGN_ONLY:
-            return SIGNS[state.case.situation]
+        situation = state.case.situation
+        if situation in SIGN_ONLY:
+            return SIGNS[situation]
+        if situation in CARD_SITUATIONS and (self.card is None or self.card.reader is None):
+            return f"{SIGNS[situation]} (Told here: {self.card_missing or 'the kit has no card reader'}.)"
+        if situation == "network_down" and self.link is None:
+            return f"{SIGNS[situation]} (Told here: {self.link_missing or 'the kit has no CEC link'}.)"
         return ""
 
     def stop(self) -> None:
@@ -279,3 +393,7 @@ class ScreenSession:
             if self.powered:
                 self.power_off()
             self.devices.stop()
+            if self.card is not None:
+                self.card.stop()
+            if self.link is not None:
+                self.link.stop()

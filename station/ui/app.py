@@ -493,6 +493,7 @@ def _status(kit: KitRuntime, jobs: FlowJobs | None = None) -> dict[str, Any]:
         "counters": c.as_dict(),
         "refused_cards": refused_cards(kit.store),
         "card_present": bool(getattr(reader, "present", False)),
+        "link": kit.link.status() if kit.link is not None else None,
         "throughput": {str(k): v for k, v in kit.throughput().items()},
     }
 

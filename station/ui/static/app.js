@@ -56,6 +56,12 @@
           if (span && span.dataset.code !== code) { span.dataset.code = code; span.textContent = code === "0" ? "" : (codeLabels[code] || code); }
         });
         if (peers) peers.textContent = peers.textContent.replace(/\d+\s*$/, String(s.peers));
+        var link = document.getElementById("link");
+        if (link && s.link) {  // the CEC link (training kits): online or not, and the messages waiting in the outbox
+          link.dataset.online = s.link.online ? "1" : "0";
+          link.dataset.waiting = String(s.link.waiting);
+          link.textContent = (s.link.online ? link.dataset.on : link.dataset.off).replace("{n}", String(s.link.waiting));
+        }
         var here = document.getElementById("card-here");
         if (here && here.dataset.present !== undefined) {
           var present = s.card_present ? "1" : "0";

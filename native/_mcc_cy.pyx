@@ -554,7 +554,8 @@ cdef struct Scratch:
     double* gval       # dense local similarity matrix n_A x n_B
     double* hval       # each row's key: its best similarity among unused columns (0: row done) ...
     int* hidx          # ... and that column
-    int* order         # rows with a positive key, by key decreasing (see _greedy_pairs)
+    int* order         # rows with a positive key, by key decreasing (see _greedy_pairs) ...
+    double* okey       # ... and their keys (a copy, so the list's comparisons do not chase hval[order[q]])
     uint64_t* used_b   # gallery columns already paired, one bit each
     int* rows
     int* cols
@@ -586,6 +587,7 @@ cdef int scratch_init(Scratch* s, Py_ssize_t max_a, Py_ssize_t max_b) noexcept n
     s.hval = <double*> malloc((max_a + 1) * sizeof(double))
     s.hidx = <int*> malloc((max_a + 1) * sizeof(int))
     s.order = <int*> malloc((max_a + 1) * sizeof(int))
+    s.okey = <double*> malloc((max_a + 1) * sizeof(double))
     s.used_b = <uint64_t*> malloc(((max_b + 63) // 64 + 1) * sizeof(uint64_t))
     s.rows = <int*> malloc(n * sizeof(int))
     s.cols = <int*> malloc(n * sizeof(int))
@@ -605,7 +607,7 @@ cdef int scratch_init(Scratch* s, Py_ssize_t max_a, Py_ssize_t max_b) noexcept n
         s.jy = s.ri + 2 * n
         s.ia = s.ri + 3 * n
         s.ja = s.ri + 4 * n
-    if (s.gval == NULL or s.hval == NULL or s.hidx == NULL or s.order == NULL or s.used_b == NULL or s.rows == NULL
+    if (s.gval == NULL or s.hval == NULL or s.hidx == NULL or s.order == NULL or s.okey == NULL or s.used_b == NULL or s.rows == NULL
             or s.cols == NULL or s.lam0 == NULL or s.lam == NULL or s.tmp == NULL or s.acc == NULL
             or s.rho_i == NULL or s.rho_j == NULL or s.rho_v == NULL or s.rho_work == NULL or s.rho_attr == NULL or s.top == NULL or s.ri == NULL):
         return -1
@@ -613,7 +615,7 @@ cdef int scratch_init(Scratch* s, Py_ssize_t max_a, Py_ssize_t max_b) noexcept n
 
 
 cdef void scratch_free(Scratch* s) noexcept nogil:
-    free(s.gval); free(s.hval); free(s.hidx); free(s.order); free(s.used_b); free(s.rows); free(s.cols)
+    free(s.gval); free(s.hval); free(s.hidx); free(s.order); free(s.okey); free(s.used_b); free(s.rows); free(s.cols)
     free(s.lam0); free(s.lam); free(s.tmp); free(s.acc); free(s.rho_i); free(s.rho_j); free(s.rho_v); free(s.rho_work); free(s.rho_attr); free(s.top); free(s.ri);
 
 
@@ -639,6 +641,7 @@ cdef Py_ssize_t _greedy_pairs(const Probe* a, const Cand* b, Py_ssize_t nd, cons
     cdef int r, c
     cdef double key
     cdef int* order = s.order
+    cdef double* okey = s.okey
     for j in range((b.n + 63) // 64):
         s.used_b[j] = 0
     # Each row's best column comes with the row (first column of the maximum), its key. The next pair is the row whose
@@ -657,10 +660,12 @@ cdef Py_ssize_t _greedy_pairs(const Probe* a, const Cand* b, Py_ssize_t nd, cons
             continue
         # Rows arrive in increasing order: an equal key stays in front.
         q = count
-        while q > 0 and s.hval[order[q - 1]] < key:
+        while q > 0 and okey[q - 1] < key:
             order[q] = order[q - 1]
+            okey[q] = okey[q - 1]
             q -= 1
         order[q] = <int> i
+        okey[q] = key
         count += 1
     n_r = 0
     head = 0
@@ -678,10 +683,12 @@ cdef Py_ssize_t _greedy_pairs(const Probe* a, const Cand* b, Py_ssize_t nd, cons
             # Back into the list (the slot before the head is free): after every row of larger key, or of equal key
             # and smaller index.
             q = head
-            while q < count and (s.hval[order[q]] > key or (s.hval[order[q]] == key and order[q] < r)):
+            while q < count and (okey[q] > key or (okey[q] == key and order[q] < r)):
                 order[q - 1] = order[q]
+                okey[q - 1] = okey[q]
                 q += 1
             order[q - 1] = r
+            okey[q - 1] = key
             head -= 1
             continue
         s.used_b[c >> 6] |= (<uint64_t> 1) << (c & 63)

@@ -96,6 +96,12 @@ def _run_screen(args: argparse.Namespace) -> int:
         scenario = load_scenario(args.scenario)
         print("training: building the training kit (the queue's fingers are drawn and enrolled)...", flush=True)
         with training_server(scenario, work, args.trainee, port=args.port) as (url, session):
+            if session.card_missing:
+                print(f"training: no ID-card reader ({session.card_missing}); card_unreadable and forged_card are "
+                      "told on the trainer's page", flush=True)
+            if session.link_missing:
+                print(f"training: no CEC link ({session.link_missing}); network_down is told on the trainer's page",
+                      flush=True)
             print(f"*** TRAINING *** operator screen: {url}/   trainer's page: {url}/training   (Ctrl-C to stop)",
                   flush=True)
             written = False
@@ -104,7 +110,7 @@ def _run_screen(args: argparse.Namespace) -> int:
                     time.sleep(0.5)
                     if session.finished and not written:
                         out.write_text(scorecard_html(scenario, args.trainee, session.records,
-                                                      events=session.devices.log.lines + session.restarts),
+                                                      events=session.events()),
                                        encoding="utf-8")
                         s = score(session.records)
                         print(f"TRAINING scorecard: {s.correct}/{s.voters} correct; printable page: {out}",

@@ -140,8 +140,7 @@ def training_app(session: ScreenSession, trainee: str) -> Any:
     @page.get("/training/scorecard", response_class=HTMLResponse)
     def scorecard() -> HTMLResponse:
         return HTMLResponse(scorecard_html(session.scenario, trainee, session.records, datetime.now(UTC),
-                                           events=session.devices.log.lines + session.restarts +
-                                           session.link_events + [x for x in [session.link_summary()] if x]))
+                                           events=session.events()))
 
     async def dispatch(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":

@@ -38,8 +38,11 @@ def _free_port() -> int:
 
 @contextmanager
 def training_server(scenario: Scenario, work: Path, trainee: str = "trainee", host: str = "127.0.0.1",
-                    port: int = 0) -> Iterator[tuple[str, ScreenSession]]:
-    """Run a training session's web server in a thread; yields its URL and the session; stops everything after."""
+                    port: int = 0, card_reader: bool = True) -> Iterator[tuple[str, ScreenSession]]:
+    """Run a training session's web server in a thread; yields its URL and the session; stops everything after.
+
+    ``card_reader=False`` trains without the ID-card reader (no pcscd needed: the card situations are then told on
+    the trainer's page)."""
     import uvicorn
 
     from station.ui.app import create_app
@@ -55,7 +58,9 @@ def training_server(scenario: Scenario, work: Path, trainee: str = "trainee", ho
 
     card: TrainingCardReader | None = None
     card_missing = ""
-    if files.card_pki is not None:
+    if not card_reader:
+        card_missing = "the card reader is switched off for this session"
+    elif files.card_pki is not None:
         card = TrainingCardReader(files.card_pki)
         card_missing = card.start() or ""
         if card_missing:

@@ -289,6 +289,11 @@ class ScreenSession:
                 f"delivered after it came back; the training CEC holds {cec_count} identifications, the kit made "
                 f"{kit_count} ({exact})")
 
+    def events(self) -> list[str]:
+        """Everything the scorecard lists besides decisions: device commands, restarts, the link and its delivery."""
+        summary = self.link_summary()
+        return self.devices.log.lines + self.restarts + self.link_events + ([summary] if summary else [])
+
     def finish_current(self) -> DecisionRecord:
         """The trainee is done with the voter at the table: read the decision, score it, reset the devices."""
         with self.lock:

@@ -51,7 +51,9 @@ def test_trainee_on_the_operator_screen_with_device_faults(tmp_path: Path) -> No
     from playwright.sync_api import Page, sync_playwright
 
     scenario = parse_scenario(SCENARIO, "screen-test.toml")
-    with training_server(scenario, tmp_path / "kit", trainee="Aibek") as (url, session), sync_playwright() as pw:
+    # No card situation here: the kit runs without the card reader, so this test needs no pcscd (see
+    # test_training_card_link.py for the card reader and the CEC link).
+    with training_server(scenario, tmp_path / "kit", trainee="Aibek", card_reader=False) as (url, session), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         trainer = browser.new_page(viewport={"width": 1000, "height": 800})
         kit = browser.new_page(viewport={"width": 1280, "height": 900})

@@ -10,12 +10,10 @@ back as a new tty.
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,8 +38,6 @@ SCANNER_PROFILE = "r307"
 PRINTER_PROFILE = "escpos58"
 #: White sensor window: what the scanner sees with no finger on it (grey level).
 BLANK_GREY = 255
-#: Debian's vsmartcard-vpcd reader driver, which pcscd loads for the emulated card.
-VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
 
 
 @dataclass
@@ -170,12 +166,11 @@ class TrainingCardReader:
     def start(self) -> str | None:
         """Start pcscd (or reuse the machine's) and open the reader; returns why not, or None."""
         from emulators.card.kit import EmulatedCardStation
+        from emulators.card.pcscd import missing_card_stack
         from station.devices.card import CardReader, TrustStore, load_reader_profile
 
-        if shutil.which("pcscd") is None and not Path("/usr/sbin/pcscd").exists():
-            return "pcscd is not installed on this machine (apt-get install pcscd vsmartcard-vpcd)"
-        if not Path(VPCD_DRIVER).exists():
-            return "the vpcd reader driver is not installed (apt-get install vsmartcard-vpcd)"
+        if (why := missing_card_stack()) is not None:
+            return why
         try:
             self.station = EmulatedCardStation(pki=self.pki)
             self.reader = CardReader(self.station.reader, load_reader_profile("vpcd"), TrustStore([self.pki.csca_cert]))

@@ -51,8 +51,8 @@ class TrainingLink:
 
     def __init__(self, work: Path, station_id: str, kit_id: str, election_id: str,
                  store: Callable[[], KitStore | None]) -> None:
+        from sync_server.in_process import InProcessServer
         from sync_server.services.registry import StationRow, import_registry
-        from sync_server.testing.kits import InProcessServer
 
         self.election_id = election_id
         self.station_id = station_id

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from emulators.card import pcscd
 from emulators.card.personalisation import make_test_pki
-from simulation.training import devices as training_devices
 from simulation.training import parse_scenario
 from simulation.training.devices import TrainingCardReader, TrainingDevices
 from simulation.training.kit import build_training_kit
@@ -37,7 +37,7 @@ situation = "network_down"
 
 
 def test_no_vpcd_driver_means_no_reader_and_a_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(training_devices, "VPCD_DRIVER", str(tmp_path / "libifdvpcd.so"))
+    monkeypatch.setattr(pcscd, "VPCD_DRIVER", tmp_path / "libifdvpcd.so")
     card = TrainingCardReader(make_test_pki(label="TRAINING"))
     why = card.start()
     assert why is not None and "vpcd" in why and "apt-get install" in why

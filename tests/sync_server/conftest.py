@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sync_server.testing.kits import InProcessServer
+from sync_server.in_process import InProcessServer
 from sync_server.testing.postgres import PostgresUnavailable, TempPostgres
 
 

@@ -20,9 +20,10 @@ from link.keys import KitKeys
 from sync_server.api import create_app
 from sync_server.config import DEV_ADMIN_TOKEN, ServerSettings
 from sync_server.errors import SettingsError
+from sync_server.in_process import InProcessServer
 from sync_server.services.access import create_token
 from sync_server.services.ingest import ingest_identifications
-from sync_server.testing.kits import InProcessServer, make_event
+from sync_server.testing.kits import make_event
 
 ADMIN = {"Authorization": f"Bearer {DEV_ADMIN_TOKEN}"}
 #: 08:30 local (UTC+6) on election day.

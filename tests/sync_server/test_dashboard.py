@@ -15,10 +15,11 @@ import zmq
 from link.sender import OutboxSender
 from sync_server.api import create_app
 from sync_server.config import DEV_ADMIN_TOKEN, ServerSettings
+from sync_server.in_process import InProcessServer
 from sync_server.services.ingest import ingest_identifications
 from sync_server.services.turnout import load_reference_curve
 from sync_server.testing.http import BackgroundHttp
-from sync_server.testing.kits import InProcessServer, MemoryOutbox, event_bytes, make_event
+from sync_server.testing.kits import MemoryOutbox, event_bytes, make_event
 from tests.browser import CHROMIUM, FLAGS, SHOTS
 
 MORNING = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)  # 08:00 Bishkek time

@@ -21,6 +21,7 @@ from link.messages import Heartbeat
 from link.sender import OutboxSender
 from sync_server.db import make_engine, make_sessionmaker, migrate
 from sync_server.errors import RegistryError
+from sync_server.in_process import InProcessServer
 from sync_server.keys import ensure_server_keys
 from sync_server.models import Kit, TurnoutCounter
 from sync_server.sample_registry import sample_registry
@@ -32,7 +33,7 @@ from sync_server.services.registry import (
     kit_front,
     provision_kits,
 )
-from sync_server.testing.kits import InProcessServer, MemoryOutbox, event_bytes, make_event
+from sync_server.testing.kits import MemoryOutbox, event_bytes, make_event
 from tests.conftest import REPO, free_port, shailoo_command
 
 MORNING = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)  # 09:00 Bishkek time

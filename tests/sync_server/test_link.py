@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 from link.keys import KeyPair, KitKeys, apply_client_keys
 from link.messages import Heartbeat, decode, encode
 from link.sender import OutboxSender
+from sync_server.in_process import InProcessServer
 from sync_server.models import Identification, Kit, Rejection
 from sync_server.services.registry import revoke_kit
 from sync_server.services.turnout import turnout_by_station
-from sync_server.testing.kits import InProcessServer, MemoryOutbox, event_bytes, make_event
+from sync_server.testing.kits import MemoryOutbox, event_bytes, make_event
 
 
 def _wait(condition: Callable[[], bool], timeout_s: float = 15.0) -> None:

@@ -254,6 +254,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from station.gallery import Gallery
+    from station.link_status import OutboxLink
     from station.list_package import load_list_key
     from station.matching import EngineMatcher, NativeMatcher
     from station.peers import PeerNode
@@ -266,7 +267,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         store.kit_info()
         gallery = Gallery(store, load_list_key(args.list_key) if args.list_key else None)
-        kit = KitRuntime(store, gallery, training=args.training)
+        kit = KitRuntime(store, gallery, training=args.training, link=OutboxLink(store))
         if args.scanner or args.printer:
             from station.devices import open_device
 

@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    func,
     select,
     text,
     update,
@@ -325,6 +326,15 @@ class KitStore:
                 .limit(limit)
             ).all()
         return [OutboxEntry(seq=seq, payload=payload) for seq, payload in rows]
+
+    def outbox_state(self) -> tuple[int, datetime | None, datetime | None]:
+        """Messages waiting for the CEC, when the oldest of them was written, and the last acknowledgement's time."""
+        with self._sessions() as session:
+            waiting, oldest = session.execute(
+                select(func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.delivered_at.is_(None))
+            ).one()
+            last = session.scalar(select(func.max(OutboxMessage.delivered_at)))
+        return int(waiting or 0), oldest, last
 
     def mark_delivered(self, seqs: Sequence[int]) -> None:
         """Record the CEC's acknowledgement of these sequence numbers."""

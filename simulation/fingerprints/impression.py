@@ -98,11 +98,16 @@ def generate_impression(
     chosen = _condition(condition, draw)
     drawn_pressure = float(draw.beta(2.5, 2.5))
     press = drawn_pressure if pressure is None else float(pressure)
+    # Some impressions are placed carelessly, as the FVC collection protocols asked of their volunteers: farther off
+    # centre, more rotated, more twisted on the glass. Drawn last from its stream, so that the draws above keep
+    # their values.
+    careless = p.CARELESS_FACTOR if draw.random() < p.CARELESS_SHARE else 1.0
 
-    contact = _contact_region(master, press, contact_rng)
+    contact = _contact_region(master, press, contact_rng, careless)
     ink = _ink(master.ridges, master.seed, chosen, press, skin_rng)
     ink *= cv2.GaussianBlur(contact.astype(np.float32), (0, 0), 2.0)
-    rotation = place_rng.uniform(-p.ROTATION_HALF_RANGE_RAD, p.ROTATION_HALF_RANGE_RAD)
+    half_range = min(p.ROTATION_HALF_RANGE_RAD * careless, p.ROTATION_MAX_RAD)
+    rotation = place_rng.uniform(-half_range, half_range)
     # Operators centre the finger on the glass: the window is centred on the contact region, give or take.
     contact_ys, contact_xs = np.nonzero(contact)
     centre = (
@@ -111,10 +116,10 @@ def generate_impression(
         else (master.silhouette.cx, master.silhouette.cy)
     )
     window = (
-        centre[0] + place_rng.normal(0, p.TRANSLATION_SD_PX),
-        centre[1] + place_rng.normal(0, p.TRANSLATION_SD_PX),
+        centre[0] + place_rng.normal(0, p.TRANSLATION_SD_PX * careless),
+        centre[1] + place_rng.normal(0, p.TRANSLATION_SD_PX * careless),
     )
-    map_x, map_y = _backward_map(master, contact, size, rotation, window, place_rng)
+    map_x, map_y = _backward_map(master, contact, size, rotation, window, place_rng, careless)
     placed = np.asarray(
         cv2.remap(ink, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0),
         dtype=np.float32,
@@ -153,14 +158,23 @@ def _condition(condition: SkinCondition | str | None, rng: np.random.Generator) 
 
 
 def _contact_region(
-    master: MasterFingerprint, pressure: float, rng: np.random.Generator
+    master: MasterFingerprint, pressure: float, rng: np.random.Generator, careless: float = 1.0
 ) -> npt.NDArray[np.bool_]:
-    """Where the skin touches the platen, on the master canvas: an off-centre ellipse with a ragged border."""
+    """Where the skin touches the platen, on the master canvas: an off-centre ellipse with a ragged border.
+
+    ``careless`` (1 for an ordinary placement) scales how far the ellipse may sit off the fingertip's centre.
+    """
     shape = master.shape
     s = master.silhouette
     scale = p.CONTACT_SCALE[0] + (p.CONTACT_SCALE[1] - p.CONTACT_SCALE[0]) * pressure
     ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float64)
-    shifted = type(s)(s.cx + rng.normal(0, 15), s.cy + rng.normal(0, 20), s.half_width, s.upper, s.lower)
+    shifted = type(s)(
+        s.cx + rng.normal(0, p.CONTACT_SHIFT_SD_PX[0] * careless),
+        s.cy + rng.normal(0, p.CONTACT_SHIFT_SD_PX[1] * careless),
+        s.half_width,
+        s.upper,
+        s.lower,
+    )
     radius = shifted.normalised_radius(xs, ys, scale)
     ragged = 1.0 + 0.06 * smooth_noise(shape, 40.0, rng)
     return (radius < ragged) & (s.normalised_radius(xs, ys) < 1.0)
@@ -223,8 +237,12 @@ def _backward_map(
     rotation: float,
     window: tuple[float, float],
     rng: np.random.Generator,
+    careless: float = 1.0,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """For each image pixel, the master point it shows (rigid placement, then the inverse plastic distortion)."""
+    """For each image pixel, the master point it shows (rigid placement, then the inverse plastic distortion).
+
+    ``careless`` (1 for an ordinary placement) scales the limits of the distortion's extra rigid motion.
+    """
     rows, cols = size
     uy, ux = np.mgrid[0:rows, 0:cols].astype(np.float64)
     c, s = math.cos(rotation), math.sin(rotation)
@@ -242,8 +260,8 @@ def _backward_map(
     distance_px = np.maximum(0.0, radius - 1.0) * min(semi_x, semi_y)
     # Brake function: 0 in the close-contact region, rising smoothly to 1 across the transition region.
     brake = 1.0 - np.exp(-(distance_px**2) / (2.0 * (p.DISTORTION_TRANSITION_PX / 2) ** 2))
-    twist = rng.uniform(-p.DISTORTION_ROTATION_RAD, p.DISTORTION_ROTATION_RAD)
-    shift = rng.uniform(-p.DISTORTION_SHIFT_PX, p.DISTORTION_SHIFT_PX, size=2)
+    twist = rng.uniform(-1.0, 1.0) * p.DISTORTION_ROTATION_RAD * careless
+    shift = rng.uniform(-1.0, 1.0, size=2) * p.DISTORTION_SHIFT_PX * careless
     tc, ts = math.cos(twist), math.sin(twist)
     moved_x = ccx + tc * (vx - ccx) - ts * (vy - ccy) + shift[0]
     moved_y = ccy + ts * (vx - ccx) + tc * (vy - ccy) + shift[1]

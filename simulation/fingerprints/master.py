@@ -24,7 +24,7 @@ from simulation.fingerprints.orientation import (
     place_singularities,
     zero_pole_field,
 )
-from simulation.fingerprints.ridges import grow_ridges
+from simulation.fingerprints.ridges import add_irregularities, grow_ridges
 from simulation.fingerprints.shape import Silhouette, random_silhouette
 
 
@@ -106,6 +106,7 @@ def generate_master(
         orientation = np.mod(orientation + wobble, np.pi).astype(np.float32)
     mask = silhouette.mask(shape)
     ridges = grow_ridges(orientation, period, mask, rng)
+    ridges = add_irregularities(ridges, orientation, period, mask, rng)
     return MasterFingerprint(
         seed=int(seed),
         pattern=chosen,

@@ -136,3 +136,78 @@ def _grow(
         floor = 0.02 * float(amplitude.max() or 1.0)
         image = np.clip(grown * (p.GROWTH_GAIN / 2.0) / (amplitude + floor), -1.0, 1.0)
     return np.ascontiguousarray(image[:rows, :cols])
+
+
+def add_irregularities(
+    ridges: npt.NDArray[np.float32],
+    orientation: npt.NDArray[np.float32],
+    period: npt.NDArray[np.float32],
+    mask: npt.NDArray[np.bool_],
+    rng: np.random.Generator,
+) -> npt.NDArray[np.float32]:
+    """``ridges`` with the finger's own irregular features: ridge breaks, short ridges, lakes.
+
+    Ridges grown by Gabor filtering only end or fork where the flow forces a ridge in or out, so the minutiae of a
+    region nearly all point along the flow in the same sense. Real skin also has the features that the dactyloscopic
+    literature counts besides plain endings and bifurcations (C. Champod, C. Lennard, P. Margot, M. Stoilovic,
+    "Fingerprints and Other Ridge Skin Impressions", CRC Press 2004, ch. 1: breaks, short ridges, dots, lakes), each
+    a pair of minutiae pointing at each other. Measured with the project's engine on first and second impressions
+    (10 fingers per database, 40 synthetic fingers): pairs of minutiae under 20 px apart with opposite directions
+    (differing by more than 2.5 rad) are 0.09 to 0.23 per minutia on the FVC2000/2002 B databases, 0.05 on our
+    fingers before this step (0.08 after); of all neighbours within 70 px, 0.30 to 0.51 point the other way on the
+    real databases, 0.18 on ours before (0.21 after). The two SFinGe-made databases, FVC2000 DB4 and FVC2002 DB4,
+    share the bias (0.20 and 0.24) and have the highest impostor means of the eight (0.016): alike directions make
+    the MCC cylinders of unrelated fingers alike.
+
+    Drawn once per finger (they are permanent skin features), at one per ``IRREGULARITY_AREA_PX2`` of fingertip.
+    """
+    ys, xs = np.nonzero(mask)
+    count = int(len(xs) / p.IRREGULARITY_AREA_PX2)
+    if count == 0:
+        return ridges
+    out = np.array(ridges, dtype=np.float32)
+    crest = np.zeros(ridges.shape, np.float32)  # where a ridge is added (short ridges, the branches of a lake)
+    cut = np.zeros(ridges.shape, np.float32)  # where a ridge is cut (breaks, the slit of a lake)
+    kinds = rng.choice(3, size=count, p=np.asarray(p.IRREGULARITY_SHARES, np.float64))
+    for kind in kinds:
+        # Breaks and lakes sit on a crest, short ridges in the middle of a valley.
+        want_crest = kind != 1
+        for _attempt in range(20):
+            k = int(rng.integers(len(xs)))
+            y, x = int(ys[k]), int(xs[k])
+            if (ridges[y, x] > 0.8) == want_crest and abs(ridges[y, x]) > 0.8:
+                break
+        theta = float(orientation[y, x])
+        local_period = float(period[y, x])
+        # Lengths: the engine (like most extractors) takes a gap or a ridge shorter than about 1.2 to 1.4 periods for
+        # noise, and its contextual filtering bridges short gaps, so features shorter than that would only blur the
+        # print.
+        c, s = math.cos(theta), math.sin(theta)
+        if kind == 0:  # break: a gap across one ridge
+            half = rng.uniform(*p.BREAK_HALF_LENGTH_PERIODS) * local_period
+            strokes = [(0.0, 0.6 * local_period, cut)]
+        elif kind == 1:  # short ridge in a valley; the ridges on either side give way a little
+            half = rng.uniform(*p.SHORT_RIDGE_HALF_LENGTH_PERIODS) * local_period
+            strokes = [(0.0, 0.3 * local_period, crest)]
+            strokes += [(side * 0.32 * local_period, 0.18 * local_period, cut) for side in (-1.0, 1.0)]
+        else:  # lake: the ridge splits into two thin branches that join again
+            half = rng.uniform(*p.SHORT_RIDGE_HALF_LENGTH_PERIODS) * local_period
+            strokes = [(0.0, 0.22 * local_period, cut)]
+            strokes += [(side * 0.3 * local_period, 0.2 * local_period, crest) for side in (-1.0, 1.0)]
+        dx, dy = half * c, half * s
+        for offset, width, canvas in strokes:
+            ox, oy = -s * offset, c * offset  # across the ridge
+            cv2.line(
+                canvas,
+                (int(round((x + ox - dx) * 4)), int(round((y + oy - dy) * 4))),
+                (int(round((x + ox + dx) * 4)), int(round((y + oy + dy) * 4))),
+                1.0,
+                max(1, int(round(width))),
+                cv2.LINE_AA,
+                shift=2,
+            )
+    soft_crest = np.asarray(cv2.GaussianBlur(crest, (0, 0), 0.8), dtype=np.float32)
+    soft_cut = np.asarray(cv2.GaussianBlur(cut, (0, 0), 0.8), dtype=np.float32)
+    out = np.maximum(out * (1.0 - soft_cut) - soft_cut, 2.0 * soft_crest - 1.0)
+    out[~mask] = 0.0
+    return np.ascontiguousarray(np.clip(out, -1.0, 1.0), dtype=np.float32)

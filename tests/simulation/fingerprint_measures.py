@@ -43,3 +43,15 @@ def ridge_period(image: npt.NDArray[np.uint8], x: int, y: int, block: int = 64) 
     power[radius < 3] = 0.0  # drop the DC and the background's slow variation (periods above ~21 px)
     peak = np.unravel_index(int(np.argmax(power)), power.shape)
     return float(block / radius[peak])
+
+
+def facing_pairs_per_minutia(minutiae: list[tuple[float, float, float]], within_px: float = 20.0) -> float:
+    """Pairs of minutiae closer than ``within_px`` whose directions are nearly opposite (over 2.5 rad apart), per
+    minutia: the ends of breaks, short ridges and lakes. ``minutiae`` are (x, y, direction rad)."""
+    if len(minutiae) < 2:
+        return 0.0
+    m = np.asarray(minutiae, dtype=np.float64)
+    distance = np.hypot(m[:, None, 0] - m[None, :, 0], m[:, None, 1] - m[None, :, 1])
+    turn = np.abs((m[:, None, 2] - m[None, :, 2] + math.pi) % (2.0 * math.pi) - math.pi)
+    upper = np.triu(np.ones(distance.shape, dtype=bool), 1)
+    return float(np.count_nonzero(upper & (distance < within_px) & (turn > 2.5)) / len(m))

@@ -41,7 +41,7 @@ def test_synthetic_fingers_have_minutiae_facing_each_other() -> None:
     # Breaks, short ridges and lakes put pairs of minutiae face to face; without them the Gabor-grown minutiae of a
     # region all point the same way and unrelated synthetic fingers score too high against each other. Measured with
     # the engine on impressions: 0.09 to 0.23 such pairs per minutia on the FVC2000/2002 B databases, 0.05 on
-    # synthetic ones without these features, 0.08 with them. On clean masters (these 8 seeds): 0.03 without, 0.07
+    # synthetic ones without these features, 0.11 with them. On clean masters (these 8 seeds): 0.03 without, 0.11
     # with.
     from fingerprint.extract import extract
 
@@ -49,4 +49,4 @@ def test_synthetic_fingers_have_minutiae_facing_each_other() -> None:
     for seed in range(50, 58):
         minutiae = extract(generate_master(seed).image(), 500).template.minutiae
         rates.append(facing_pairs_per_minutia([(m.x, m.y, m.angle) for m in minutiae]))
-    assert float(np.mean(rates)) > 0.05
+    assert float(np.mean(rates)) > 0.06

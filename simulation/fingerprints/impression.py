@@ -9,7 +9,8 @@ Recipe for one impression, each step drawn from the impression's own seed:
 3. plastic distortion, after R. Cappelli, D. Maio, D. Maltoni, "Modelling plastic distortion in fingerprint
    images", ICAPR 2001: inside a close-contact region the skin does not slip; outside it follows an extra rigid
    motion, blended in by a brake function of the distance from that region;
-4. displacement and rotation of the finger on the platen;
+4. displacement and rotation of the finger on the platen (a share of careless placements goes farther: larger
+   offset of the contact, displacement, rotation and distortion, as in the FVC collection protocols);
 5. rendering: ridges dark on a non-uniform sensor background, optical blur, sensor noise.
 """
 

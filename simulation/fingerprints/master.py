@@ -1,7 +1,8 @@
 """A master fingerprint: the whole ridge pattern of one finger, before any impression is taken ([HB6]).
 
 Recipe, in SFinGe's order: fingertip silhouette, pattern class and singular points, orientation field, ridge period
-map, ridges grown by iterative Gabor filtering. Everything is drawn from one numpy ``Generator`` seeded with the
+map, ridges grown by iterative Gabor filtering; then the finger's own breaks, short ridges and lakes
+(``ridges.add_irregularities``), which Gabor growth does not make. Everything is drawn from one numpy ``Generator`` seeded with the
 finger's seed, so a seed always gives the same finger.
 """
 

@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "kit": ("bench.kit", "a whole kit with emulated devices: card/finger to identified, voters per minute"),
     "kit-thresholds": ("bench.kit_thresholds", "native matcher score distributions on real prints; kit thresholds"),
     "ingest": ("bench.ingest", "CEC server ingest: events per second and kit-commit-to-visible latency"),
+    "native-accuracy": ("bench.native_accuracy", "EER of the native core's bit form against the float reference matcher"),
     "fingerprint": ("bench.fingerprint_eval", "fingerprint accuracy on every shared database (EER table)"),
     "synthetic": ("bench.synthetic", "synthetic fingerprint generation time and realism against real databases"),
     "election": ("bench.election", "a full simulated election day compressed in time, every vote accounted for"),

@@ -1,0 +1,91 @@
+"""``shailoo bench native-accuracy``: what the native core's compact bit form costs in accuracy against the float MCC
+reference matcher, on the project's own templates.
+
+The native core reproduces ``fingerprint.mcc_bits`` (the bit form, MCC paper §5) exactly; this bench measures the
+step from the float reference (``fingerprint.matcher``: 16 x 16 x 6 float cells, every minutia) to that bit form
+(8 x 8 x 5 bit cells, at most ``BITS_MAX_CYLINDERS`` cylinders so a template fits 2 KiB). For each database every
+image is extracted once; every genuine and impostor pair of the FVC protocol is scored by:
+
+- ``reference``: the float MCC matcher (what ``shailoo bench fingerprint`` reports);
+- ``bits_capped``: the bit form as the gallery stores it (= the native scores);
+- ``bits_uncapped``: the bit form with every cylinder (over the 2 KiB budget), separating the cap's cost from the
+  cell layout's.
+
+Prints per-database and pooled EER and writes JSON (``--json OUT``, default
+``bench/results/native-accuracy.json``). About 3 minutes for the four FVC2002 databases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shailoo.settings import REPO_ROOT, fingerprint_data_dir
+
+#: Databases and their resolution (dpi), as in ``shailoo bench fingerprint``.
+DATABASES = {"FVC2002/DB1_B": 500.0, "FVC2002/DB2_B": 569.0, "FVC2002/DB3_B": 500.0, "FVC2002/DB4_B": 500.0}
+#: Cylinder cap standing for "every cylinder" (no FVC template has this many valid minutiae).
+UNCAPPED = 1000
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the benchmark."""
+    parser.add_argument("--data", type=Path, default=None, help="folder of the databases (default: shared data)")
+    parser.add_argument("--json", type=Path, default=REPO_ROOT / "bench" / "results" / "native-accuracy.json")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score every database three ways, print the table, write JSON."""
+    import cv2
+
+    from evaluation.database import IMAGE_SUFFIXES, protocol, samples
+    from evaluation.images import read_grey
+    from evaluation.metrics import eer
+    from fingerprint import mcc_bits
+    from fingerprint.extract import extract
+    from fingerprint.matcher import compare_cylinders, cylinders
+
+    cv2.setNumThreads(1)
+    data = args.data or fingerprint_data_dir()
+    forms: dict[str, tuple[Any, Any]] = {
+        "reference": (cylinders, compare_cylinders),
+        "bits_capped": (mcc_bits.bit_cylinders, mcc_bits.compare_bits),
+        "bits_uncapped": (lambda t: mcc_bits.bit_cylinders(t, UNCAPPED), mcc_bits.compare_bits),
+    }
+    pooled: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {name: ([], []) for name in forms}
+    result: dict[str, Any] = {"max_cylinders": mcc_bits.MAX_CYLINDERS, "databases": {}}
+    started = time.perf_counter()
+    for db, dpi in DATABASES.items():
+        folder = data / db
+        if not folder.exists():
+            print(f"error: {folder} is missing; set SHAILOO_FINGERPRINT_DATA")
+            return 2
+        items = samples(folder, IMAGE_SUFFIXES)
+        templates = [extract(read_grey(item.path), dpi).template for item in items]
+        pairs = protocol(items)
+        row: dict[str, Any] = {"templates": len(templates), "genuine_pairs": len(pairs.genuine),
+                               "impostor_pairs": len(pairs.impostor_all),
+                               "minutiae_median": float(np.median([len(t) for t in templates])),
+                               "templates_over_cap": sum(len(mcc_bits.bit_cylinders(t, UNCAPPED).x)
+                                                         > mcc_bits.MAX_CYLINDERS for t in templates)}
+        for name, (build, score) in forms.items():
+            built = [build(t) for t in templates]
+            genuine = np.array([score(built[a], built[b]) for a, b in pairs.genuine])
+            impostor = np.array([score(built[a], built[b]) for a, b in pairs.impostor_all])
+            pooled[name][0].append(genuine)
+            pooled[name][1].append(impostor)
+            row[f"eer_{name}"] = eer(genuine, impostor)
+        result["databases"][db] = row
+        print(f"{db:15s} " + "  ".join(f"{name} {row[f'eer_{name}'] * 100:5.2f}%" for name in forms), flush=True)
+    result["pooled"] = {f"eer_{name}": eer(np.concatenate(g), np.concatenate(i)) for name, (g, i) in pooled.items()}
+    result["seconds"] = time.perf_counter() - started
+    print(f"{'pooled':15s} " + "  ".join(f"{name} {result['pooled'][f'eer_{name}'] * 100:5.2f}%" for name in forms))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.json}")
+    return 0

@@ -1,7 +1,8 @@
 """A master fingerprint: the whole ridge pattern of one finger, before any impression is taken ([HB6]).
 
-Recipe, in SFinGe's order: fingertip silhouette, pattern class and singular points, orientation field, ridge period
-map, ridges grown by iterative Gabor filtering; then the finger's own breaks, short ridges and lakes
+Recipe, in SFinGe's order: fingertip silhouette, pattern class and singular points, orientation field (averaged
+across the ridges so that neighbouring ridges bend together, ``density.bend_together``), ridge period map, ridges
+grown by iterative Gabor filtering; then the finger's own breaks, short ridges and lakes
 (``ridges.add_irregularities``), which Gabor growth does not make. Everything is drawn from one numpy ``Generator`` seeded with the
 finger's seed, so a seed always gives the same finger.
 """
@@ -15,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from simulation.fingerprints import parameters as p
-from simulation.fingerprints.density import period_map, smooth_noise
+from simulation.fingerprints.density import bend_together, period_map, smooth_noise
 from simulation.fingerprints.errors import SyntheticFingerprintError
 from simulation.fingerprints.orientation import (
     PatternClass,
@@ -105,6 +106,8 @@ def generate_master(
         # a per-singularity piecewise-linear function); a smooth random wobble gives each finger its own flow.
         wobble = p.ORIENTATION_WOBBLE_RAD * smooth_noise(shape, p.ORIENTATION_WOBBLE_SCALE_PX, rng)
         orientation = np.mod(orientation + wobble, np.pi).astype(np.float32)
+    if p.ACROSS_SMOOTHING_PX > 0:
+        orientation = bend_together(orientation, singularities)
     mask = silhouette.mask(shape)
     ridges = grow_ridges(orientation, period, mask, rng)
     ridges = add_irregularities(ridges, orientation, period, mask, rng)

@@ -24,20 +24,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from emulators.card.pcscd import missing_card_stack
 from simulation.training import parse_scenario
 from simulation.training.serve import training_server
 from station.store import AuditEntry
 from tests.browser import CHROMIUM, FLAGS, SHOTS
+from tests.simulation.training_pages import TrainingPages
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.pcsc,
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Debian chromium not installed (apt-get install chromium)"),
-    pytest.mark.skipif(shutil.which("pcscd") is None and not Path("/usr/sbin/pcscd").exists(),
-                       reason="pcscd is not installed (apt-get install pcscd vsmartcard-vpcd)"),
-    pytest.mark.skipif(not Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists(),
-                       reason="the vpcd reader driver is not installed (apt-get install vsmartcard-vpcd)"),
+    pytest.mark.skipif(missing_card_stack() is not None, reason=str(missing_card_stack())),
 ]
 
 SCENARIO = """
@@ -66,7 +65,7 @@ situation = "network_down"
 
 
 def test_card_reader_and_cec_link_on_the_training_screen(tmp_path: Path) -> None:
-    from playwright.sync_api import Page, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     scenario = parse_scenario(SCENARIO, "card-link-test.toml")
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -77,61 +76,35 @@ def test_card_reader_and_cec_link_on_the_training_screen(tmp_path: Path) -> None
         trainer = browser.new_page(viewport={"width": 1000, "height": 800})
         kit = browser.new_page(viewport={"width": 1280, "height": 900})
 
-        def wait_state(page: Page, wanted: set[str]) -> str:
-            page.wait_for_load_state()
-            page.wait_for_function(
-                "wanted => { const f = document.querySelector('#flow');"
-                " return f && !f.dataset.busy && wanted.includes(f.dataset.state); }", arg=sorted(wanted),
-                timeout=120_000)
-            return str(kit.locator("#flow").get_attribute("data-state"))
+        pages = TrainingPages(url, trainer, kit)
+        wait_state, trainer_action, done = pages.wait_state, pages.trainer_action, pages.done
 
         def call_next() -> str:
-            trainer.goto(f"{url}/training")
-            trainer.click("#call-voter")
+            pages.call_next()
             return trainer.locator("#voter-mrz").inner_text().strip()
 
         def read_card(mrz: str) -> str:
             # The trainee types the MRZ from the back of the card (shown on the trainer's page).
             kit.goto(f"{url}/")
             kit.click("#start-card")
-            wait_state(kit, {"await_card"})
+            wait_state({"await_card"})
             kit.click("form.mrz details > summary")
             kit.fill("#mrz-lines", mrz)
             kit.click("#read-card")
             kit.wait_for_selector('#flow:not([data-busy])', timeout=30_000)
-            return wait_state(kit, {"await_card", "await_finger", "refused"})
+            return wait_state({"await_card", "await_finger", "refused"})
 
         def scan_and_confirm() -> str:
-            for _try in range(3):
-                kit.click("#scan")
-                got = wait_state(kit, {"await_finger", "choose", "confirm", "failed_match", "failed_acquire"})
-                if got != "await_finger":
-                    break
-            if got == "choose":
-                kit.locator("button.candidate").first.click()
-                got = wait_state(kit, {"confirm"})
+            got = pages.scan()
             assert got == "confirm", got
-            kit.click("#confirm")
-            return wait_state(kit, {"printed", "print_failed"})
-
-        def trainer_action(action: str) -> None:
-            trainer.goto(f"{url}/training")
-            trainer.click(f"#action-{action}")
-
-        def done() -> None:
-            trainer.goto(f"{url}/training")
-            trainer.click("#done-voter")
+            return pages.confirm()
 
         def link_shown() -> tuple[str | None, str | None]:
             link = kit.locator("#link")
             return link.get_attribute("data-online"), link.get_attribute("data-waiting")
 
         kit.goto(f"{url}/lang/en")
-        kit.goto(f"{url}/login")
-        for digit in "1111":
-            kit.click(f".keypad button[data-key='{digit}']")
-        kit.click("#login")
-        kit.wait_for_url(f"{url}/")
+        pages.login("1111")
         assert "TRAINING" in kit.locator(".training").inner_text()
         kit.wait_for_function("document.querySelector('#link').dataset.online === '1'", timeout=20_000)
         assert kit.locator("#dev-card_reader b").get_attribute("data-state") == "ready"

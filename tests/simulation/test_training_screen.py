@@ -13,6 +13,7 @@ import pytest
 from simulation.training import parse_scenario
 from simulation.training.serve import training_server
 from tests.browser import CHROMIUM, FLAGS
+from tests.simulation.training_pages import TrainingPages
 
 pytestmark = [
     pytest.mark.browser,
@@ -48,7 +49,7 @@ situation = "already_voted"
 
 
 def test_trainee_on_the_operator_screen_with_device_faults(tmp_path: Path) -> None:
-    from playwright.sync_api import Page, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     scenario = parse_scenario(SCENARIO, "screen-test.toml")
     # No card situation here: the kit runs without the card reader, so this test needs no pcscd (see
@@ -58,46 +59,18 @@ def test_trainee_on_the_operator_screen_with_device_faults(tmp_path: Path) -> No
         trainer = browser.new_page(viewport={"width": 1000, "height": 800})
         kit = browser.new_page(viewport={"width": 1280, "height": 900})
 
-        def state(page: Page) -> str | None:
-            return page.locator("#flow").get_attribute("data-state")
-
-        def wait_state(page: Page, wanted: set[str]) -> str:
-            # The state once no device job runs (the page reloads itself when a capture or commit is over).
-            page.wait_for_load_state()
-            page.wait_for_function(
-                "wanted => { const f = document.querySelector('#flow');"
-                " return f && !f.dataset.busy && wanted.includes(f.dataset.state); }", arg=sorted(wanted),
-                timeout=120_000)
-            return str(state(page))
-
-        def login(pin: str) -> None:
-            kit.goto(f"{url}/login")
-            for digit in pin:
-                kit.click(f".keypad button[data-key='{digit}']")
-            kit.click("#login")
-            kit.wait_for_url(f"{url}/")
+        pages = TrainingPages(url, trainer, kit)
+        wait_state, login, done = pages.wait_state, pages.login, pages.done
 
         def call_next() -> str:
-            trainer.goto(f"{url}/training")
-            trainer.click("#call-voter")
+            pages.call_next()
             return trainer.locator("#voter-pin").inner_text()
 
         def by_finger() -> str:
             kit.goto(f"{url}/")
             kit.click("#start-finger")
-            for _try in range(3):  # no match yet: the screen asks for the finger again (MAX_MATCH_TRIES)
-                kit.click("#scan")
-                got = wait_state(kit, {"await_finger", "choose", "confirm", "device_fault", "failed_acquire",
-                                       "failed_match"})
-                if got != "await_finger":
-                    break
-            if got == "choose":
-                kit.locator("button.candidate").first.click()
-                got = wait_state(kit, {"confirm"})
-            if got == "confirm":
-                kit.click("#confirm")
-                got = wait_state(kit, {"printed", "print_failed"})
-            return got
+            got = pages.scan()
+            return pages.confirm() if got == "confirm" else got
 
         def typed(pin: str, reason: str) -> str:
             kit.goto(f"{url}/")
@@ -105,16 +78,12 @@ def test_trainee_on_the_operator_screen_with_device_faults(tmp_path: Path) -> No
             kit.fill("#number", pin)
             kit.check(f"#reason-{reason}")
             kit.click("#lookup")
-            got = wait_state(kit, {"confirm", "refused"})
+            got = wait_state({"confirm", "refused"})
             if got == "confirm":
                 kit.fill("#second-pin", "2222")
                 kit.click("#confirm")
-                got = wait_state(kit, {"printed", "print_failed"})
+                got = wait_state({"printed", "print_failed"})
             return got
-
-        def done() -> None:
-            trainer.goto(f"{url}/training")
-            trainer.click("#done-voter")
 
         # TRAINING on the trainer's page and on the kit's own screen (training mode of station.ui).
         trainer.goto(f"{url}/training")

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from link.sender import OutboxEntry, OutboxSender
-from station.store import KitStore, OutboxMessage
+from station.store import KitStore
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +112,7 @@ class TrainingLink:
     def waiting(self) -> int:
         """Messages in the kit's outbox not yet acknowledged by the CEC (0 while the kit is off)."""
         store = self._store()
-        if store is None:
-            return 0
-        with store.transaction() as session:
-            return int(session.scalar(select(func.count()).select_from(OutboxMessage)
-                                      .where(OutboxMessage.delivered_at.is_(None))) or 0)
+        return 0 if store is None else store.outbox_state()[0]
 
     def status(self) -> dict[str, Any]:
         """What the operator screen shows about the link: online or not, and the messages waiting."""

@@ -47,6 +47,7 @@ import zmq
 from link.keys import KitKeys
 from link.messages import encode
 from link.sender import OutboxSender
+from shailoo.ports import free_port, free_ports
 from shailoo.settings import REPO_ROOT
 from sync_server.config import DEV_ADMIN_TOKEN
 
@@ -98,14 +99,6 @@ def _raise_fd_limit(needed: int) -> int:
             want = hard
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     return want
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -347,8 +340,8 @@ def run(args: argparse.Namespace) -> int:
     engine.dispose()
     setup_s = time.monotonic() - setup_started
 
-    http_port = _free_port()
-    zmq_port = _free_ports(fronts)
+    http_port = free_port()
+    zmq_port = free_ports(fronts)
     endpoint = f"tcp://127.0.0.1:{zmq_port}"
     endpoints = [kit_endpoint(endpoint, fronts, k.station_id, k.kit_id) for k in kit_keys]
     url = f"http://127.0.0.1:{http_port}"
@@ -510,24 +503,6 @@ def _pg_cpu_s(pg: Any) -> float:
     except (OSError, ValueError, IndexError):
         return 0.0
     return _tree_cpu_s(pid)
-
-
-def _free_ports(count: int) -> int:
-    """A port P such that P .. P+count-1 are free now."""
-    import socket
-
-    for _ in range(200):
-        base = _free_port()
-        if base + count > 65535:
-            continue
-        try:
-            for port in range(base, base + count):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError(f"no {count} consecutive free ports")
 
 
 def _ms(seconds: float | None) -> float | None:

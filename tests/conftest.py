@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import httpx
 import pytest
 from hypothesis import settings
 
+from shailoo.ports import free_port
 from shailoo.settings import fingerprint_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,13 +22,6 @@ REPO = Path(__file__).resolve().parents[1]
 # Wall-clock deadlines make property tests flaky on a loaded 2-core CI machine; example counts stay the default.
 settings.register_profile("shailoo", deadline=None)
 settings.load_profile("shailoo")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def shailoo_command(*args: str) -> list[str]:

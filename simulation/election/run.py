@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from typing import Any
 import httpx
 
 from link.keys import KitKeys
+from shailoo.ports import free_port, free_ports
 from simulation.election.errors import ElectionSimError
 from simulation.election.faults import FaultPlan
 from simulation.election.plan import DayPlan, build_plan
@@ -63,32 +63,12 @@ class ElectionOptions:
     fronts: int = 1
 
 
-def _free_ports(preferred: int, count: int) -> int:
-    """A port P such that P .. P+count-1 are free now (``preferred`` when it is)."""
-    if count <= 1:
-        return _free_port(preferred)
-    for base in [preferred] * bool(preferred) + [_free_port(0) for _ in range(100)]:
-        try:
-            for port in range(base, base + count):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-    raise ElectionSimError(f"no {count} consecutive free ports for the server's ingest fronts")
-
-
-def _free_port(preferred: int) -> int:
-    if preferred:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", preferred))
-                return preferred
-            except OSError:
-                pass
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _front_ports(preferred: int, count: int) -> int:
+    """The first of ``count`` consecutive free ports for the server's ingest fronts (``preferred`` when free)."""
+    try:
+        return free_ports(count, preferred)
+    except RuntimeError as exc:
+        raise ElectionSimError(f"{exc} for the server's ingest fronts") from exc
 
 
 def provision(plan: DayPlan, db_url: str, keys_dir: Path) -> list[KitKeys]:
@@ -151,7 +131,7 @@ def run_election(options: ElectionOptions, progress: Progress | None = None,
         f"{time.monotonic() - provisioned_at:.1f} s")
     from sync_server.services.registry import kit_endpoint
 
-    http_port, zmq_port = _free_port(options.http_port), _free_ports(options.zmq_port, options.fronts)
+    http_port, zmq_port = free_port(options.http_port), _front_ports(options.zmq_port, options.fronts)
     endpoint, url = f"tcp://127.0.0.1:{zmq_port}", f"http://127.0.0.1:{http_port}"
     endpoints = [kit_endpoint(endpoint, options.fronts, k.station_id, k.kit_id) for k in keys]
     end_s = max(DAY_SECONDS, float(plan.times[-1]) + 1.0 if len(plan) else 0.0)

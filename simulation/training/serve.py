@@ -8,7 +8,6 @@ situations to the trainee instead, rather than failing."""
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from shailoo.ports import free_port
 from simulation.training.devices import TrainingCardReader, TrainingDevices
 from simulation.training.errors import TrainingError
 from simulation.training.kit import KIT_ID, build_training_kit
@@ -28,12 +28,6 @@ log = logging.getLogger(__name__)
 
 #: Seconds idle before the operator screen locks: longer than the kit's default, a trainer talks between voters.
 LOCK_AFTER_S = 900.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -87,7 +81,7 @@ def training_server(scenario: Scenario, work: Path, trainee: str = "trainee", ho
     thread: threading.Thread | None = None
     try:
         session.power_on()
-        port = port or _free_port()
+        port = port or free_port()
         server = uvicorn.Server(uvicorn.Config(training_app(session, trainee), host=host, port=port,
                                                log_level="warning", lifespan="off"))
         thread = threading.Thread(target=server.run, name="training-screen", daemon=True)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+from shailoo.ports import free_port
 from sync_server.errors import ServerError
 
 
@@ -36,12 +36,6 @@ def find_bin_dir() -> Path:
     raise PostgresUnavailable("PostgreSQL is not installed (Debian: apt-get install postgresql)")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class TempPostgres:
     """Start with :meth:`start`, create databases with :meth:`new_database`, end with :meth:`stop`."""
 
@@ -51,7 +45,7 @@ class TempPostgres:
         self.bin_dir = find_bin_dir()
         self.root = Path(tempfile.mkdtemp(prefix="shailoo-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self._as_root = os.geteuid() == 0
 
     def _cmd(self, *args: str) -> list[str]:

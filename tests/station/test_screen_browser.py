@@ -95,7 +95,7 @@ def flow_state(page: object, state: str, timeout_ms: float = 20000) -> None:
 
 
 def test_screens_in_kyrgyz_and_russian(server: tuple[str, KitRuntime, Sessions, PrinterEmulator]) -> None:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     url, kit, sessions, printer_emu = server
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -190,5 +190,7 @@ def test_screens_in_kyrgyz_and_russian(server: tuple[str, KitRuntime, Sessions, 
         # The screen locks itself when idle.
         sessions.lock_after_s = 1.5
         login("1111")
-        page.wait_for_url(f"{url}/login", timeout=8000)
+        # Polled, not awaited as one navigation: on a loaded machine the idle lock's redirect can abort the page's own
+        # navigation first ("frame was detached"), and the kit still ends on the login screen, which is what counts.
+        expect(page).to_have_url(f"{url}/login", timeout=8000)
         browser.close()

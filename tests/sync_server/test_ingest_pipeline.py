@@ -4,8 +4,6 @@ newest-heartbeat-wins in one batch, bulk provisioning, the kit-to-front assignme
 
 from __future__ import annotations
 
-import random
-import socket
 import subprocess
 import time
 from collections import Counter
@@ -19,6 +17,7 @@ from sqlalchemy import select
 
 from link.messages import Heartbeat
 from link.sender import OutboxSender
+from shailoo.ports import free_ports
 from sync_server.db import make_engine, make_sessionmaker, migrate
 from sync_server.errors import RegistryError
 from sync_server.in_process import InProcessServer
@@ -98,22 +97,6 @@ def test_kits_are_spread_over_fronts_stably() -> None:
     assert kit_endpoint("tcp://h:7000", 4, "1234", "2") == kit_endpoint("tcp://h:7000", 4, "1234", "2")
 
 
-def _consecutive_free_ports(count: int) -> int:
-    """A port P with P..P+count-1 free, below Linux's ephemeral range (32768-60999) so that the outgoing connections
-    of other tests and benchmarks on this machine do not take P+1 between this check and the server's bind."""
-    rng = random.Random()
-    for _ in range(500):
-        base = rng.randrange(20000, 32768 - count)
-        try:
-            for port in range(base, base + count):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no consecutive free ports")
-
-
 @pytest.mark.slow
 def test_server_with_two_front_processes_counts_exactly(db_url: str, tmp_path: Path) -> None:
     keys_dir = tmp_path / "keys"
@@ -125,7 +108,7 @@ def test_server_with_two_front_processes_counts_exactly(db_url: str, tmp_path: P
         import_registry(session, sample_registry(5))
         kits = provision_kits(session, [(s, "1") for s in stations], server_keys.curve.public)
     engine.dispose()
-    http_port, zmq_port = free_port(), _consecutive_free_ports(2)
+    http_port, zmq_port = free_port(), free_ports(2)
     base = f"tcp://127.0.0.1:{zmq_port}"
     assert {kit_front(k.station_id, k.kit_id, 2) for k in kits} == {0, 1}  # both fronts get kits
     log = (tmp_path / "server.log").open("wb")

@@ -179,6 +179,12 @@ BITS_DIRECTION_CELLS = 5
 #: Cylinders kept per template, best minutia quality first: 36 cylinders x 54 bytes fit the 2 KiB gallery budget; a
 #: 90-minutia template keeps its 36 most reliable neighbourhoods (cost measured in native/README.md).
 BITS_MAX_CYLINDERS = 36
+#: A gallery template's budget (bytes): bit cylinders (48 B of cells and validity + 6 B of minutia each), the
+#: template's other minutiae (6 B each, for the float rescoring of identify's best candidates) and its row data (two
+#: offsets, finger, voter id: the allowance). A template with many minutiae keeps fewer bit cylinders to stay inside:
+#: min(BITS_MAX_CYLINDERS, (budget - allowance - 6 x minutiae) // 48), e.g. 36 up to 47 minutiae, 30 at 90.
+GALLERY_TEMPLATE_BYTES = 2048
+GALLERY_ROW_ALLOWANCE_BYTES = 40
 #: Pair-compatibility inputs (eq. 21-23) are quantised so that ρ is a table lookup: distance differences in steps of
 #: 1/16 px, tabled up to 64 px (beyond, Z(d1) is below the floor).
 BITS_DISTANCE_STEPS_PER_PX = 16
@@ -201,3 +207,8 @@ SEARCH_SCREEN_CYLINDERS = 16
 #: 726 (2.4%), with 16 screening cylinders or all 36; 4% keeps a 1.65x margin for 12 ms of full scores.
 SEARCH_SHORTLIST_MIN = 200
 SEARCH_SHORTLIST_FRACTION = 0.04
+#: identify(): the best bit-scored templates that are scored again by the compiled float reference
+#: (native/_float_cy.pyx), which then ranks them. About 1 ms of CPU each (a candidate's float cylinders are built from
+#: its minutiae), so 16 cost some 8 ms on two cores. The rank-1 this keeps against an exhaustive float search is
+#: measured by bench/match.py.
+SEARCH_RESCORE_CANDIDATES = 16

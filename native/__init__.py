@@ -1,8 +1,10 @@
-"""Native matching core: bit-based Minutia Cylinder-Code with LSS-R, compiled from Cython by the package build.
+"""Native matching core, compiled from Cython by the package build: the reference matcher (float Minutia
+Cylinder-Code with LSS-R) for 1:1 and the final score, and its bit-based form for ranking a whole gallery fast.
 
 Public face: :class:`Gallery` (a station's templates packed for search, with its versioned blob), :func:`verify`
-(1:1 score), :func:`identify` (1:N ranked :class:`Candidate` list), :class:`NativeError` and its subclasses. The
-oracle every kernel reproduces is ``fingerprint.mcc_bits``; the design and its figures are in native/README.md.
+(1:1 score, the reference's), :func:`identify` (1:N ranked :class:`Candidate` list), :func:`search_form` (a probe
+built once), :class:`NativeError` and its subclasses. The oracles the kernels reproduce are ``fingerprint.matcher``
+(float) and ``fingerprint.mcc_bits`` (bits); the design and its figures are in native/README.md.
 
 Importing this package without the compiled extension fails with an ImportError that says how to build it.
 """
@@ -13,7 +15,8 @@ import numpy as np
 
 from native.errors import GalleryError, KernelError, NativeError
 from native.gallery import Gallery
-from native.search import Candidate, identify, search_form, verify
+from native.forms import SearchForm, stored_form
+from native.search import Candidate, identify, search_form, verify, verify_bits
 
 try:
     from native import _bits_cy
@@ -29,10 +32,13 @@ __all__ = [
     "GalleryError",
     "KernelError",
     "NativeError",
+    "SearchForm",
     "hamming_many",
     "identify",
     "search_form",
+    "stored_form",
     "verify",
+    "verify_bits",
 ]
 
 

@@ -10,11 +10,15 @@ Storage types, chosen once here (Cappelli, Ferrara, Maltoni 2010 §5 for the bit
 - ``angle`` uint16 (C,): direction in 1/65536 turn, the template's own quantum, so exact (no accuracy cost);
 - ``offsets`` int64 (T+1,): template t owns cylinders offsets[t]:offsets[t+1];
 - ``voter`` bytes (T,) fixed width (the personal number, ASCII) and ``finger`` uint8 (T,), ISO finger position 1-10:
-  the mapping from gallery row to voter and finger.
+  the mapping from gallery row to voter and finger;
+- ``ex``, ``ey`` int16 and ``eangle`` uint16 (E,), ``eoffsets`` int64 (T+1,): the template's minutiae that carry no
+  bit cylinder, in template order (same exact types as the cylinders'). With the cylinders' own they are every
+  minutia of the template: the input of the compiled float reference that rescores identify's best candidates.
 
-Only the bit cells are a quantisation of the float reference (its accuracy cost is measured in native/README.md).
-A cylinder costs 6 words + 6 bytes = 54 bytes; with at most ``fingerprint.mcc_bits.MAX_CYLINDERS`` (36) a template
-is at most 1,944 bytes plus 9 + voter-id bytes of row data.
+Only the bit cells are a quantisation of the float reference (its accuracy cost is measured in native/README.md),
+and they only rank: the final scores are the float reference's. A cylinder costs 6 words + 6 bytes = 54 bytes, another
+minutia 6 bytes; ``native.forms.stored_cylinder_cap`` keeps fewer cylinders in a template with many minutiae so that
+a template, row data included, stays within ``GALLERY_TEMPLATE_BYTES`` (2 KiB).
 
 The blob (:meth:`Gallery.to_bytes`): a 64-byte header (magic, format version, counts, a digest of the cylinder
 parameters it was built with, CRC-32 of the body), then the arrays in the order above, each 8-byte aligned, read back
@@ -37,12 +41,15 @@ from fingerprint import mcc_bits
 from fingerprint import parameters as p
 from fingerprint.model import Template
 from native.errors import GalleryError
+from native.forms import SearchForm, extra_minutiae, stored_form
 
 MAGIC = b"SHGALRY\x00"
-#: Version of the blob layout; bump when a field, its type or its order changes (2: cells bin-major (N_D, C)).
-FORMAT_VERSION = 2
-# magic, version, n_d, voter width, reserved, templates, cylinders, parameter digest (16 bytes), body CRC-32, padding
-_HEADER = struct.Struct("<8sHHHHQQ16sI4x")
+#: Version of the blob layout; bump when a field, its type or its order changes (2: cells bin-major (N_D, C); 3: the
+#: minutiae without a cylinder, for the float rescoring).
+FORMAT_VERSION = 3
+# magic, version, n_d, voter width, reserved, templates, cylinders, other minutiae, parameter digest (16 bytes), body
+# CRC-32, padding: 64 bytes
+_HEADER = struct.Struct("<8sHHHHQQQ16sI4x")
 _HEADER_BYTES = 64
 
 
@@ -51,7 +58,7 @@ def parameter_digest() -> bytes:
     values = (
         mcc_bits.BITS_SPATIAL_CELLS, mcc_bits.BITS_DIRECTION_CELLS, mcc_bits.MAX_CYLINDERS, p.MCC_RADIUS_PX,
         p.MCC_SIGMA_SPATIAL_PX, p.MCC_SIGMA_DIRECTION_RAD, p.MCC_PSI_MU, p.MCC_HULL_MARGIN_PX,
-        p.MCC_MIN_VALID_CELLS_FRACTION, p.MCC_MIN_NEIGHBOURS,
+        p.MCC_MIN_VALID_CELLS_FRACTION, p.MCC_MIN_NEIGHBOURS, p.GALLERY_TEMPLATE_BYTES, p.GALLERY_ROW_ALLOWANCE_BYTES,
     )
     return hashlib.sha256(repr(values).encode()).digest()[:16]
 
@@ -72,17 +79,33 @@ class Gallery:
     valid: npt.NDArray[np.uint64]
     voter: npt.NDArray[np.bytes_]
     finger: npt.NDArray[np.uint8]
+    eoffsets: npt.NDArray[np.int64]
+    ex: npt.NDArray[np.int16]
+    ey: npt.NDArray[np.int16]
+    eangle: npt.NDArray[np.uint16]
 
     def __len__(self) -> int:
         return int(self.offsets.shape[0] - 1)
 
     @classmethod
-    def from_cylinders(cls, entries: Iterable[tuple[str, int, mcc_bits.BitCylinders]]) -> Gallery:
-        """Pack already-built bit cylinders, one ``(voter id, finger position, cylinders)`` per gallery row."""
+    def from_cylinders(cls, entries: Iterable[tuple[str, int, mcc_bits.BitCylinders | SearchForm]]) -> Gallery:
+        """Pack already-built forms, one ``(voter id, finger position, form)`` per gallery row.
+
+        A :class:`~native.forms.SearchForm` brings its minutiae (use :func:`~native.forms.stored_form` to respect the
+        byte budget); bare bit cylinders have none beyond the cylinders' own (test and benchmark galleries).
+        """
         voters: list[bytes] = []
         fingers: list[int] = []
         parts: list[mcc_bits.BitCylinders] = []
-        for voter, finger, cyl in entries:
+        extras: list[tuple[npt.NDArray[np.int16], npt.NDArray[np.int16], npt.NDArray[np.uint16]]] = []
+        none = (np.zeros(0, np.int16), np.zeros(0, np.int16), np.zeros(0, np.uint16))
+        for voter, finger, form in entries:
+            if isinstance(form, SearchForm):
+                cyl = form.bits
+                extras.append(extra_minutiae(form))
+            else:
+                cyl = form
+                extras.append(none)
             try:
                 encoded = voter.encode("ascii")
             except UnicodeEncodeError as error:
@@ -105,6 +128,15 @@ class Gallery:
             return np.ascontiguousarray(np.concatenate([getattr(c, name) for c in parts]), dtype=dtype)
 
         width = max((len(v) for v in voters), default=1) or 1
+        ecounts = np.fromiter((len(e[0]) for e in extras), dtype=np.int64, count=len(extras))
+        eoffsets = np.zeros(len(extras) + 1, dtype=np.int64)
+        np.cumsum(ecounts, out=eoffsets[1:])
+
+        def ecat(k: int, dtype: type) -> npt.NDArray[np.generic]:
+            if not extras:
+                return np.zeros(0, dtype=dtype)
+            return np.ascontiguousarray(np.concatenate([e[k] for e in extras]), dtype=dtype)
+
         return cls(
             offsets=offsets,
             x=cat("x", np.int16, (0,)),  # type: ignore[arg-type]
@@ -114,12 +146,16 @@ class Gallery:
             valid=cat("valid", np.uint64, (0,)),  # type: ignore[arg-type]
             voter=np.asarray(voters, dtype=f"S{width}") if voters else np.zeros(0, dtype="S1"),
             finger=np.asarray(fingers, dtype=np.uint8),
+            eoffsets=eoffsets,
+            ex=ecat(0, np.int16),  # type: ignore[arg-type]
+            ey=ecat(1, np.int16),  # type: ignore[arg-type]
+            eangle=ecat(2, np.uint16),  # type: ignore[arg-type]
         )
 
     @classmethod
     def build(cls, entries: Iterable[tuple[str, int, Template]]) -> Gallery:
         """Build from ``(voter id, finger position 1-10, template)`` rows (numpy cylinder construction, ~2 ms each)."""
-        return cls.from_cylinders((voter, finger, mcc_bits.bit_cylinders(t)) for voter, finger, t in entries)
+        return cls.from_cylinders((voter, finger, stored_form(t)) for voter, finger, t in entries)
 
     def row(self, index: int) -> tuple[str, int]:
         """The (voter id, finger position) of gallery row ``index``."""
@@ -131,12 +167,27 @@ class Gallery:
         cells = np.ascontiguousarray(self.cells[:, a:b].T)
         return mcc_bits.BitCylinders(self.x[a:b], self.y[a:b], self.angle[a:b], cells, self.valid[a:b])
 
+    def template_minutiae(
+        self, index: int
+    ) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int16], npt.NDArray[np.uint16]]:
+        """Every stored minutia of row ``index``: its cylinders' minutiae, then the others (the float kernel's order)."""
+        a, b = int(self.offsets[index]), int(self.offsets[index + 1])
+        c, d = int(self.eoffsets[index]), int(self.eoffsets[index + 1])
+        return (
+            np.concatenate([self.x[a:b], self.ex[c:d]]),
+            np.concatenate([self.y[a:b], self.ey[c:d]]),
+            np.concatenate([self.angle[a:b], self.eangle[c:d]]),
+        )
+
     @property
     def nbytes(self) -> int:
         """Bytes held by the arrays (what a kit keeps in memory for the search)."""
         return sum(
             int(a.nbytes)
-            for a in (self.offsets, self.x, self.y, self.angle, self.cells, self.valid, self.voter, self.finger)
+            for a in (
+                self.offsets, self.x, self.y, self.angle, self.cells, self.valid, self.voter, self.finger,
+                self.eoffsets, self.ex, self.ey, self.eangle,
+            )
         )
 
     def to_bytes(self) -> bytes:
@@ -145,11 +196,17 @@ class Gallery:
         nd = int(self.cells.shape[0])
         width = int(self.voter.dtype.itemsize)
         chunks = []
-        for arr in (self.cells, self.valid, self.offsets, self.x, self.y, self.angle, self.voter, self.finger):
+        arrays = (
+            self.cells, self.valid, self.offsets, self.x, self.y, self.angle, self.voter, self.finger, self.eoffsets,
+            self.ex, self.ey, self.eangle,
+        )
+        for arr in arrays:
             raw = np.ascontiguousarray(arr).tobytes()
             chunks.append(raw + b"\x00" * (_pad8(len(raw)) - len(raw)))
         body = b"".join(chunks)
-        header = _HEADER.pack(MAGIC, FORMAT_VERSION, nd, width, 0, n_t, n_c, parameter_digest(), zlib.crc32(body))
+        header = _HEADER.pack(
+            MAGIC, FORMAT_VERSION, nd, width, 0, n_t, n_c, int(self.ex.shape[0]), parameter_digest(), zlib.crc32(body)
+        )
         return header.ljust(_HEADER_BYTES, b"\x00") + body
 
     @classmethod
@@ -158,7 +215,7 @@ class Gallery:
         view = memoryview(buf).cast("B")
         if len(view) < _HEADER_BYTES:
             raise GalleryError("gallery blob is truncated (no header): rebuild the station list package")
-        magic, version, nd, width, _, n_t, n_c, digest, crc = _HEADER.unpack_from(view, 0)
+        magic, version, nd, width, _, n_t, n_c, n_e, digest, crc = _HEADER.unpack_from(view, 0)
         if magic != MAGIC:
             raise GalleryError("not a Shailoo gallery blob (bad magic): load the gallery from the station list package")
         if version != FORMAT_VERSION:
@@ -174,7 +231,8 @@ class Gallery:
         sizes: list[tuple[np.dtype[typing.Any], tuple[int, ...]]] = [
             (np.dtype(np.uint64), (nd, n_c)), (np.dtype(np.uint64), (n_c,)), (np.dtype(np.int64), (n_t + 1,)),
             (np.dtype(np.int16), (n_c,)), (np.dtype(np.int16), (n_c,)), (np.dtype(np.uint16), (n_c,)),
-            (np.dtype(f"S{max(width, 1)}"), (n_t,)), (np.dtype(np.uint8), (n_t,)),
+            (np.dtype(f"S{max(width, 1)}"), (n_t,)), (np.dtype(np.uint8), (n_t,)), (np.dtype(np.int64), (n_t + 1,)),
+            (np.dtype(np.int16), (n_e,)), (np.dtype(np.int16), (n_e,)), (np.dtype(np.uint16), (n_e,)),
         ]
         expected = _HEADER_BYTES + sum(_pad8(dt.itemsize * int(np.prod(shape))) for dt, shape in sizes)
         if len(view) != expected:
@@ -187,10 +245,13 @@ class Gallery:
             count = int(np.prod(shape))
             arrays.append(np.frombuffer(view, dtype=dt, count=count, offset=at).reshape(shape))
             at += _pad8(dt.itemsize * count)
-        cells, valid, offsets, x, y, angle, voter, finger = arrays
+        cells, valid, offsets, x, y, angle, voter, finger, eoffsets, ex, ey, eangle = arrays
         spans = np.diff(offsets)
         if offsets[0] != 0 or offsets[-1] != n_c or (spans < 0).any() or (spans > 255).any():
             raise GalleryError("gallery blob has inconsistent template offsets: the file is damaged")
+        espans = np.diff(eoffsets)
+        if eoffsets[0] != 0 or eoffsets[-1] != n_e or (espans < 0).any() or (spans + espans > 255).any():
+            raise GalleryError("gallery blob has inconsistent minutia offsets: the file is damaged")
         if n_t and ((finger < 1) | (finger > 10)).any():
             raise GalleryError("gallery blob has a finger position outside 1..10: the file is damaged")
-        return cls(offsets, x, y, angle, cells, valid, voter, finger)
+        return cls(offsets, x, y, angle, cells, valid, voter, finger, eoffsets, ex, ey, eangle)

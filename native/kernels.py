@@ -56,6 +56,51 @@ def params() -> npt.NDArray[np.float64]:
 
 kernel = _mcc_cy
 
+try:
+    from native import _float_cy
+except ImportError as exc:  # exercised by tests/native/test_import.py with the extension hidden
+    raise ImportError(
+        "The compiled float matcher (native/_float_cy) is missing. Build it with `make setup` (or `.venv/bin/pip "
+        "install -e . --no-deps` from the repository root), which compiles the Cython sources in native/."
+    ) from exc
+
+float_kernel = _float_cy
+
+#: Order of the values in the float kernel's params vector (native/_float_cy.pyx, enum FP_*).
+FLOAT_PARAM_NAMES = (
+    "MCC_RADIUS_PX",
+    "MCC_SPATIAL_CELLS",
+    "MCC_DIRECTION_CELLS",
+    "MCC_SIGMA_SPATIAL_PX",
+    "MCC_SIGMA_DIRECTION_RAD",
+    "MCC_PSI_MU",
+    "MCC_PSI_TAU",
+    "MCC_HULL_MARGIN_PX",
+    "MCC_MIN_VALID_CELLS_FRACTION",
+    "MCC_MIN_NEIGHBOURS",
+    "MCC_MIN_MATCHABLE_FRACTION",
+    "MCC_MAX_DIRECTION_DIFF_RAD",
+    "LSS_MIN_PAIRS",
+    "LSS_MAX_PAIRS",
+    "LSS_PAIRS_MU",
+    "LSS_PAIRS_TAU",
+    "RELAX_ITERATIONS",
+    "RELAX_WEIGHT",
+    "RELAX_DISTANCE_MU_PX",
+    "RELAX_DISTANCE_TAU",
+    "RELAX_DIRECTION_MU_RAD",
+    "RELAX_DIRECTION_TAU",
+    "RELAX_RADIAL_MU_RAD",
+    "RELAX_RADIAL_TAU",
+)
+
+
+def float_params() -> npt.NDArray[np.float64]:
+    """The float kernel's params vector, from the engine's current parameter values (the reference matcher's)."""
+    values = np.asarray([float(getattr(p, name)) for name in FLOAT_PARAM_NAMES], dtype=np.float64)
+    assert values.shape[0] == _float_cy.N_FLOAT_PARAMS
+    return values
+
 
 def use_simd() -> bool:
     """Whether the kernels take the AVX-512 VPOPCNTDQ path: when the CPU has it, unless SHAILOO_NATIVE_SIMD=0

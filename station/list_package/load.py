@@ -26,9 +26,9 @@ if TYPE_CHECKING:
     from native.gallery import Gallery as NativeGallery
 
 log = logging.getLogger(__name__)
-#: Gallery rows whose bit cylinders the kit recomputes from the voter's own template at load and compares bit for
-#: bit: catches a CEC build that shifted rows against the voters (the signature only proves the CEC sent it).
-#: About 10 ms each.
+#: Gallery rows whose stored form (bit cylinders and minutiae, ``native.forms.stored_form``) the kit recomputes from the
+#: voter's own template at load and compares bit for bit: catches a CEC build that shifted rows against the voters
+#: (the signature only proves the CEC sent it). About 10 ms each.
 GALLERY_SPOT_CHECKS = 12
 
 
@@ -152,9 +152,10 @@ def checked_gallery(
 
     ``templates`` holds every enrolled template of the package by (personal number, finger). A gallery this kit can
     read is opened (``native.Gallery.from_bytes``: header, sizes, CRC), its row map must list exactly those
-    (voter, finger) pairs, and :data:`GALLERY_SPOT_CHECKS` rows must equal the cylinders of their template; any
-    failure refuses the whole package. A gallery in another format or built with other matcher parameters cannot be
-    checked here nor used: it is dropped with a log line, and the kit builds its gallery from the templates.
+    (voter, finger) pairs, and :data:`GALLERY_SPOT_CHECKS` rows must equal the stored form of their template (bit
+    cylinders and every minutia); any failure refuses the whole package. A gallery in another format or built with
+    other matcher parameters cannot be checked here nor used: it is dropped with a log line, and the kit builds its
+    gallery from the templates.
     """
     entry = contents.gallery
     if entry is None:
@@ -203,19 +204,28 @@ def _spot_check(gallery: NativeGallery, mapped: list[tuple[str, int]], templates
                 seed: str) -> None:
     import numpy as np
 
-    from fingerprint import TemplateError, loads, mcc_bits
+    from fingerprint import TemplateError, loads
+    from native.forms import extra_minutiae, stored_form
 
     # Rows picked from the package digest: reproducible for one package, spread over the whole gallery.
     picks = random.Random(seed).sample(range(len(mapped)), min(GALLERY_SPOT_CHECKS, len(mapped)))
     for i in picks:
         try:
-            expected = mcc_bits.bit_cylinders(loads(templates[mapped[i]]))
+            expected = stored_form(loads(templates[mapped[i]]))
         except TemplateError as exc:
             raise _refuse_gallery(f"row {i} belongs to an unreadable template ({exc})") from exc
         got = gallery.template_cylinders(i)
-        same = len(got) == len(expected) and all(
-            np.array_equal(getattr(got, name), getattr(expected, name)) for name in ("x", "y", "angle", "cells", "valid")
+        bits = expected.bits
+        same = len(got) == len(bits) and all(
+            np.array_equal(getattr(got, name), getattr(bits, name)) for name in ("x", "y", "angle", "cells", "valid")
         )
+        # The minutiae too: identify() gives its best candidates the float reference's score from every stored
+        # minutia (the cylinders' own, then the extras without a cylinder), so a wrong extra changes the score.
+        if same:
+            extra = extra_minutiae(expected)
+            want = (np.concatenate([bits.x, extra[0]]), np.concatenate([bits.y, extra[1]]),
+                    np.concatenate([bits.angle, extra[2]]))
+            same = all(np.array_equal(g, w) for g, w in zip(gallery.template_minutiae(i), want, strict=True))
         if not same:
             raise _refuse_gallery(
                 f"row {i} ({mapped[i][0]} finger {mapped[i][1]}) is not that voter's template (or the CEC built it "

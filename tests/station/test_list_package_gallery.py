@@ -4,6 +4,7 @@ package predates it or its format is not this kit's."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,7 @@ def test_package_without_gallery_loads_and_kit_builds_with_a_log_line(
 def test_gallery_in_another_format_is_not_used_but_the_package_loads(
     kit: KitStore, cec_keys: dict[str, Path], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A CEC running newer software writes gallery format 99; this kit reads format 1.
+    # A CEC running newer software writes gallery format 99; this kit reads native.gallery.FORMAT_VERSION (3).
     monkeypatch.setattr(native.gallery, "FORMAT_VERSION", 99)
     newer = _build(cec_keys)
     monkeypatch.undo()
@@ -138,6 +139,16 @@ def _wrong_finger(_blob: bytes, voters: list[Any]) -> bytes:
     return NativeGallery.build(rows).to_bytes()
 
 
+def _move_extra_minutia(blob: bytes, _voters: list[Any]) -> bytes:
+    # Cylinders untouched, but one minutia without a cylinder (what identify's float rescoring also reads) moved by
+    # a pixel: a well-formed gallery with a valid CRC that only the minutiae comparison catches.
+    gallery = NativeGallery.from_bytes(blob)
+    assert gallery.ex.size > 0, "the fixture templates should leave some minutiae without a cylinder"
+    ex = gallery.ex.copy()
+    ex[-1] += 1
+    return dataclasses.replace(gallery, ex=ex).to_bytes()
+
+
 def _flip_byte(blob: bytes, _voters: list[Any]) -> bytes:
     return blob[:-3] + bytes([blob[-3] ^ 0x10]) + blob[-2:]
 
@@ -149,6 +160,7 @@ def _flip_byte(blob: bytes, _voters: list[Any]) -> bytes:
         (lambda blob, _v: blob[: len(blob) // 2], "is damaged"),
         (_wrong_finger, "does not list the same voters and fingers"),
         (_swap_cylinders, "is not that voter's template"),
+        (_move_extra_minutia, "is not that voter's template"),
     ],
 )
 def test_corrupt_or_inconsistent_gallery_is_refused_and_previous_list_stays(

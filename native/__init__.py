@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from native.errors import GalleryError, KernelError, NativeError
-from native.gallery import Gallery
 from native.forms import SearchForm, stored_form
+from native.gallery import Gallery
 from native.search import Candidate, identify, search_form, verify, verify_bits
 
 try:

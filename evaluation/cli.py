@@ -33,7 +33,7 @@ def register(subparsers: Any) -> None:
     )
     evaluate.add_argument(
         "--matcher", choices=["reference", "bits", "native"], default="reference",
-        help="float MCC reference (default), its bit form (fingerprint.mcc_bits) or the native core",
+        help="float MCC reference (default), its bit form (fingerprint.mcc_bits) or the native core's verify",
     )
     evaluate.add_argument("--json", type=Path, required=True, metavar="OUT", help="write the result here")
     evaluate.add_argument("--det", type=Path, metavar="OUT.png", help="also draw the DET curve")

@@ -52,8 +52,8 @@ def evaluate(
 ) -> Scores:
     """Run the protocol on one database folder; ``templates='iso'`` reads ISO 19794-2 records instead of images.
 
-    ``matcher``: ``reference`` (float MCC, fingerprint.matcher), ``bits`` (its bit form, fingerprint.mcc_bits) or
-    ``native`` (the compiled core, which must equal ``bits``).
+    ``matcher``: ``reference`` (float MCC, fingerprint.matcher), ``bits`` (its bit form, fingerprint.mcc_bits, what
+    the native search ranks a gallery by) or ``native`` (the compiled core's verify: the reference's scores, compiled).
     """
     with threadpool_limits(limits=1):
         return _evaluate(folder, dpi, templates, progress, matcher)
@@ -66,9 +66,9 @@ def _matcher(name: str) -> tuple[Callable[[Template], Any], Callable[[Any, Any],
 
         return mcc_bits.bit_cylinders, mcc_bits.compare_bits
     if name == "native":
-        import native
+        from native.search import compare_forms, float_form
 
-        return native.search_form, native.verify
+        return float_form, compare_forms
     if name != "reference":
         raise EvaluationError(f"unknown matcher {name!r}: use reference, bits or native")
     return cylinders, compare_cylinders

@@ -179,6 +179,14 @@ class Gallery:
             np.concatenate([self.angle[a:b], self.eangle[c:d]]),
         )
 
+    def template_bytes(self) -> npt.NDArray[np.int64]:
+        """Bytes each row holds in the blob's arrays: its cylinders (cells, validity, minutia), its other minutiae,
+        its two offsets, finger and voter id (the 2 KiB budget of ``GALLERY_TEMPLATE_BYTES`` applies to these)."""
+        per_cylinder = 8 * (int(self.cells.shape[0]) + 1) + 6
+        cylinders = np.diff(self.offsets)
+        others = np.diff(self.eoffsets)
+        return per_cylinder * cylinders + 6 * others + 2 * 8 + 1 + int(self.voter.dtype.itemsize)
+
     @property
     def nbytes(self) -> int:
         """Bytes held by the arrays (what a kit keeps in memory for the search)."""

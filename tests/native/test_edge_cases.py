@@ -8,7 +8,7 @@ import pytest
 import native
 from fingerprint import matcher, mcc_bits
 from fingerprint.model import Minutia, Template
-from native.forms import MINUTIA_BYTES, stored_cylinder_cap
+from native.forms import stored_cylinder_cap
 
 FLOAT_TOLERANCE = 1e-7  # tests/native/test_differential.py says why
 
@@ -40,14 +40,6 @@ def test_templates_without_cylinders_score_zero_and_search_cleanly(probe: Templa
     assert [c.row for c in found] == [0, 1]  # ties keep gallery order
 
 
-def _row_bytes(gallery: native.Gallery, i: int) -> int:
-    """What row ``i`` costs: cylinders (cells, validity, minutia), other minutiae, two offsets, finger, voter id."""
-    cylinders = int(gallery.offsets[i + 1] - gallery.offsets[i])
-    others = int(gallery.eoffsets[i + 1] - gallery.eoffsets[i])
-    per_cylinder = 8 * (int(gallery.cells.shape[0]) + 1) + MINUTIA_BYTES
-    return per_cylinder * cylinders + MINUTIA_BYTES * others + 2 * 8 + 1 + int(gallery.voter.dtype.itemsize)
-
-
 def test_255_minutiae_are_capped_and_still_match_themselves() -> None:
     big = _random_template(2, 255, side=1000)
     form = mcc_bits.bit_cylinders(big)
@@ -57,7 +49,7 @@ def test_255_minutiae_are_capped_and_still_match_themselves() -> None:
     rows = [(f"V{i}", 1, _random_template(10 + i, 60, side=1000)) for i in range(20)] + [("SELF", 3, big)]
     gallery = native.Gallery.build(rows)
     # Every row within the 2 KiB budget, the 255-minutia one too (it keeps fewer bit cylinders for its minutiae).
-    assert max(_row_bytes(gallery, i) for i in range(len(gallery))) <= 2048
+    assert int(gallery.template_bytes().max()) <= 2048
     assert int(gallery.offsets[-1] - gallery.offsets[-2]) <= stored_cylinder_cap(255) < mcc_bits.MAX_CYLINDERS
     assert sum(len(native.Gallery.template_minutiae(gallery, i)[0]) for i in range(len(gallery))) == sum(
         len(t) for _, _, t in rows

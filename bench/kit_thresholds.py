@@ -1,11 +1,13 @@
-"""``shailoo bench kit-thresholds``: the native matcher's genuine and impostor scores on the real databases, and the
-kit's 1:1 and 1:N decision thresholds that follow from stated false-match targets.
+"""``shailoo bench kit-thresholds``: the matcher's genuine and impostor scores on the real databases, and the kit's
+1:1 and 1:N decision thresholds that follow from stated false-match targets.
 
 What runs: the kit's own extractor (``fingerprint.extract``) on every image of the shared real databases (FVC2000 and
-FVC2002 "B", CrossMatch sample, UPEK; each at its documented dpi), then the native full LSS-R score
-(``native.search.score_rows``, what ``verify`` and ``identify`` rank by) of every pair of templates: genuine = two
-impressions of one finger, impostor = two different fingers, within a database and across databases that cannot share a finger
-(:data:`SOURCE_GROUP`), pooled, the within-database ones also reported apart.
+FVC2002 "B", CrossMatch sample, UPEK; each at its documented dpi), then the reference matcher's score (float MCC with
+LSS-R, ``fingerprint.matcher.compare``, computed by the compiled kernel ``native.search.compare_many``: what
+``native.verify`` returns and what ``native.identify`` ranks its final candidates by, so both kit matchers share the
+thresholds) of every pair of templates: genuine = two impressions of one finger, impostor = two different fingers,
+within a database and across databases that cannot share a finger (:data:`SOURCE_GROUP`), pooled, the within-database
+ones also reported apart.
 
 From scores to thresholds (ISO/IEC 19795-1 terms):
 
@@ -112,12 +114,14 @@ def _templates(limit: int) -> tuple[list[_Item], list[Any], dict[str, Any]]:
 def _scores(
     items: list[_Item], templates: list[Any]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float]:
-    """Genuine scores, impostor scores, impostor pairs (i, j) and whether both are of one database; wall and CPU s."""
-    from native.gallery import Gallery
-    from native.search import score_rows, search_form
+    """Genuine scores, impostor scores, impostor pairs (i, j) and whether both are of one database; wall and CPU s.
 
-    forms = [search_form(t) for t in templates]
-    gallery = Gallery.from_cylinders((f"{i.database}|{i.finger}", 1, f) for i, f in zip(items, forms, strict=True))
+    Every pair gets the float reference's score (``native.search.compare_many``, the compiled
+    ``fingerprint.matcher.compare``): what ``verify`` returns and what ``identify`` ranks its candidates by. Each
+    template's float cylinders are built once (about 1 ms each, a few hundred kB each) and kept for the whole run.
+    """
+    from native.search import compare_many, float_form
+
     label = np.asarray([f"{i.database}|{i.finger}" for i in items])
     database = np.asarray([i.database for i in items])
     group = np.asarray([SOURCE_GROUP.get(i.database, i.database) for i in items])
@@ -126,9 +130,10 @@ def _scores(
     same_db: list[np.ndarray] = []
     pairs: list[np.ndarray] = []
     wall, cpu = time.perf_counter(), time.process_time()
+    forms = [float_form(t) for t in templates]
     for i in range(len(items) - 1):
         rows = np.arange(i + 1, len(items), dtype=np.int64)
-        scores = score_rows(forms[i], gallery, rows)
+        scores = compare_many(forms[i], forms[i + 1:])
         mate = label[rows] == label[i]
         same = database[rows] == database[i]
         other = ~mate & (same | (group[rows] != group[i]))

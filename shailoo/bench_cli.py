@@ -15,7 +15,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "match": ("bench.match", "native matcher speed: comparisons per second, 1:N search time by gallery size"),
     "devices": ("bench.devices", "emulated device stacks: card read, scanner capture, slip print times"),
     "kit": ("bench.kit", "a whole kit with emulated devices: card/finger to identified, voters per minute"),
-    "kit-thresholds": ("bench.kit_thresholds", "native matcher score distributions on real prints; kit thresholds"),
+    "kit-thresholds": ("bench.kit_thresholds", "reference-score distributions on real prints; kit thresholds"),
     "ingest": ("bench.ingest", "CEC server ingest: events per second and kit-commit-to-visible latency"),
     "native-accuracy": ("bench.native_accuracy", "EER of the native core's bit form against the float reference matcher"),
     "fingerprint": ("bench.fingerprint_eval", "fingerprint accuracy on every shared database (EER table)"),

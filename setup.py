@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import os
+import platform
 
 import numpy
 from Cython.Build import cythonize
@@ -15,6 +16,8 @@ from setuptools import Extension, setup
 
 # OpenMP lets identify() spread a 1:N search over every core with the GIL released (cython.parallel.prange).
 _OPENMP = ["-fopenmp"] if os.environ.get("SHAILOO_NO_OPENMP") != "1" else []
+# libmvec ships with glibc on x86-64 (Debian 12: libc6); elsewhere the float kernel's exp stays scalar.
+_MVEC = ["mvec"] if platform.machine() in ("x86_64", "AMD64") and platform.system() == "Linux" else []
 
 
 def _extensions() -> list[Extension]:
@@ -31,6 +34,8 @@ def _extensions() -> list[Extension]:
                 # on the same table entries as their oracle (fingerprint/mcc_bits.py).
                 extra_compile_args=["-O3", "-ffp-contract=off", *_OPENMP],
                 extra_link_args=_OPENMP,
+                # glibc's vector maths (libmvec): the float kernel's Ψ loop calls its vector exp.
+                libraries=_MVEC if module == "native._float_cy" else [],
             )
         )
     return extensions

@@ -48,6 +48,18 @@ cdef extern from *:
     static const double SHF_PI = 3.141592653589793;      /* numpy.pi */
     static const double SHF_TWO_PI = 6.283185307179586;  /* 2.0 * numpy.pi */
 
+    /* glibc's vector exp (libmvec, linked as -lmvec): Ψ takes an exp per cell value, 1,536 per cylinder, which was
+       most of a cylinder's construction. Declared here so that GCC vectorises the Ψ loop with it; libmvec's exp is
+       within 4 ulp of the scalar one (glibc manual, "Known Maximum Errors in Math Functions"), far inside the stated
+       tolerance. */
+    #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    #pragma omp declare simd notinbranch
+    double exp(double);
+    #define SHF_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+    #else
+    #define SHF_CLONES
+    #endif
+
     /* numpy's float remainder (npy_divmod): the sign of the divisor. */
     static inline double shf_mod(double a, double b) {
         double m = fmod(a, b);
@@ -219,6 +231,12 @@ cdef extern from *:
         return 0;
     }
 
+    /* Ψ (eq. 3, 5) of n summed contributions, in place: Z(v; μ_Ψ, τ_Ψ) = 1 / (1 + exp(-τ_Ψ (v - μ_Ψ))). */
+    SHF_CLONES static void shf_psi(double* v, int n, double tau, double mu) {
+        #pragma omp simd
+        for (int i = 0; i < n; i++) v[i] = 1.0 / (1.0 + exp(-(tau * (v[i] - mu))));
+    }
+
     /* Build the cylinders (paper §3) of m minutiae given as integers (px; 1/65536 turn) into f. */
     static void shf_build(const shf_geom* g, int m, const int16_t* ix, const int16_t* iy, const uint16_t* ia,
                           shf_form* f, shf_build_work* w) {
@@ -244,7 +262,6 @@ cdef extern from *:
         /* A cell centre lies within R of its minutia, a contributing neighbour within 3σ_S of the centre: only
            neighbours within R + 3σ_S (plus 1 px against rounding) can contribute. */
         double cand2 = (g->r + 3.0 * g->sigma_s + 1.0) * (g->r + 3.0 * g->sigma_s + 1.0);
-        double psi0 = shf_expit(g->psi_tau * (0.0 - g->psi_mu));
         unsigned char valid[SHF_MAX_CELLS];
         double cxs[SHF_MAX_CELLS], cys[SHF_MAX_CELLS];
         for (int i = 0; i < m; i++) {
@@ -283,29 +300,43 @@ cdef extern from *:
             double* en = f->energy + (size_t)k * g->ns2;
             double* vf = f->validf + (size_t)k * g->ns2;
             uint64_t* vb = f->validb + (size_t)k * 4;
+            /* Summed contributions (eq. 4-7) into vals, neighbour by neighbour in increasing order (so every cell adds
+               its terms in the order of the reference's sum over t), each neighbour only over the cells of the
+               square of side 2·3σ_S around it in the cylinder's grid (plus a cell against rounding): the others are
+               farther than 3σ_S. */
+            memset(vals, 0, (size_t)g->nc * sizeof(double));
+            double cell = g->off[1] - g->off[0], reach = 3.0 * g->sigma_s;
+            for (int q = 0; q < nc; q++) {
+                int t = w->cand[q];
+                /* the neighbour in the cylinder's (u, v) axes: the inverse of the cell-centre rotation */
+                double rx = x[t] - x[i], ry = y[t] - y[i];
+                double u = rx * ca - ry * sa, v = rx * sa + ry * ca;
+                int i0 = (int)floor((u - reach - g->off[0]) / cell) - 1, i1 = (int)ceil((u + reach - g->off[0]) / cell) + 1;
+                int j0 = (int)floor((v - reach - g->off[0]) / cell) - 1, j1 = (int)ceil((v + reach - g->off[0]) / cell) + 1;
+                if (i0 < 0) i0 = 0;
+                if (j0 < 0) j0 = 0;
+                if (i1 > ns - 1) i1 = ns - 1;
+                if (j1 > ns - 1) j1 = ns - 1;
+                const double* dw = w->dirw + (size_t)q * SHF_MAX_ND;
+                for (int ci = i0; ci <= i1; ci++)
+                    for (int cj = j0; cj <= j1; cj++) {
+                        int c = ci * ns + cj;
+                        if (!valid[c]) continue;
+                        double dx = cxs[c] - x[t], dy = cys[c] - y[t];
+                        double d2 = dx * dx + dy * dy;
+                        if (d2 > g->near2) continue;
+                        double sp = exp(-d2 / g->two_sig2) / g->norm;           /* eq. 5: spatial Gaussian */
+                        double* acc = vals + (size_t)c * nd;
+                        for (int b = 0; b < nd; b++) acc[b] += sp * dw[b];
+                    }
+            }
+            shf_psi(vals, g->nc, g->psi_tau, g->psi_mu);
             vb[0] = vb[1] = vb[2] = vb[3] = 0;
             for (int c = 0; c < g->ns2; c++) {
                 double* v = vals + (size_t)c * nd;
                 if (!valid[c]) { for (int b = 0; b < nd; b++) v[b] = 0.0; en[c] = 0.0; vf[c] = 0.0; continue; }
-                double summed[SHF_MAX_ND];
-                int touched = 0;
-                for (int b = 0; b < nd; b++) summed[b] = 0.0;
-                for (int q = 0; q < nc; q++) {
-                    int t = w->cand[q];
-                    double dx = cxs[c] - x[t], dy = cys[c] - y[t];
-                    double d2 = dx * dx + dy * dy;
-                    if (d2 > g->near2) continue;
-                    double sp = exp(-d2 / g->two_sig2) / g->norm;           /* eq. 5: spatial Gaussian */
-                    const double* dw = w->dirw + (size_t)q * SHF_MAX_ND;
-                    for (int b = 0; b < nd; b++) summed[b] += sp * dw[b];
-                    touched = 1;
-                }
                 double e = 0.0;
-                for (int b = 0; b < nd; b++) {
-                    /* Ψ (eq. 3, 5); a cell no neighbour reaches has Ψ(0) in every bin, computed once per form */
-                    v[b] = touched ? shf_expit(g->psi_tau * (summed[b] - g->psi_mu)) : psi0;
-                    e += v[b] * v[b];
-                }
+                for (int b = 0; b < nd; b++) e += v[b] * v[b];
                 en[c] = e; vf[c] = 1.0;
                 vb[c >> 6] |= (uint64_t)1 << (c & 63);
             }
@@ -314,12 +345,9 @@ cdef extern from *:
     }
 
     /* Σ a[i] * b[i] with 32 independent partial sums (eight vectors of 4 lanes, so the adds do not wait on
-       each other); no reassociation is needed, so every instruction set gives the same result. */
-    #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-    /* One copy per instruction set, chosen at load time (no FMA: -ffp-contract=off). */
-    __attribute__((target_clones("avx512f", "avx2", "default")))
-    #endif
-    static double shf_dot(const double* a, const double* b, int n) {
+       each other); no reassociation is needed, so every instruction set gives the same result. One copy per
+       instruction set (SHF_CLONES), chosen at load time; no FMA (-ffp-contract=off). */
+    SHF_CLONES static double shf_dot(const double* a, const double* b, int n) {
         typedef double v4 __attribute__((vector_size(32)));
         v4 s[8], x, y;
         for (int l = 0; l < 8; l++) s[l] = (v4){0.0, 0.0, 0.0, 0.0};

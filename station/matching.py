@@ -2,7 +2,9 @@
 
 The workflows only need: turn an image into a probe (with the quality verdict for the operator), compare a probe with
 one voter's enrolled fingers (1:1), and search the station's gallery (1:N). :class:`EngineMatcher` does this with the
-``fingerprint`` package (extractor, MCC reference matcher); the native 1:N core plugs in behind the same methods.
+``fingerprint`` package (extractor, MCC reference matcher); :class:`NativeMatcher` plugs the compiled core in behind
+the same methods. Both give the reference matcher's own score (float MCC with LSS-R, ``fingerprint.matcher.compare``;
+the native core computes it in C, equal to within 3e-9), so one pair of measured thresholds serves both.
 """
 
 from __future__ import annotations
@@ -13,29 +15,29 @@ from typing import Any, Protocol
 
 import numpy as np
 
-#: Decision threshold of the pure-Python *reference* matcher (float MCC, ``fingerprint.matcher``) on its 0..1 score,
-#: for 1:1 and 1:N alike. On FVC2002 DB1_B it gives impostor pairs about 0.01-0.02 and genuine pairs 0.05-0.35.
-MATCH_THRESHOLD = 0.08
-
-# Decision thresholds of the *native* matcher (bit MCC + LSS-R, ``native.search``; what the kit runs) on its 0..1
-# similarity (dimensionless), from `shailoo bench kit-thresholds` (bench/results/kit-thresholds.json, 2026-11-23):
-# the kit's extractor on all 1,176 impressions of 147 real fingers (FVC2000 and FVC2002 "B", CrossMatch sample, UPEK),
-# 4,116 genuine and 673,984 impostor pairs. Impostor scores: median 0.0125, 99.99th percentile 0.028, max 0.046;
-# genuine: median 0.112, 10th percentile 0.029. Tail beyond what was observed: generalised Pareto fit of the 2,000
-# largest impostor scores (above 0.0194: shape 0.10, scale 0.0021; Coles 2001 ch. 4). Two runs, with an extractor
-# change between them, gave the same pairs and percentiles and tail fits within 0.001.
+# Decision thresholds of both matchers on the reference matcher's 0..1 similarity (dimensionless; float MCC with
+# LSS-R, ``fingerprint.matcher.compare``: EngineMatcher computes it in Python, NativeMatcher in C for verify and for
+# the final ranking of identify), from `shailoo bench kit-thresholds` (bench/results/kit-thresholds.json,
+# 2026-11-23): the kit's extractor on all 1,176 impressions of 147 real fingers (FVC2000 and FVC2002 "B", CrossMatch
+# sample, UPEK), 4,116 genuine and 673,984 impostor pairs. Impostor scores: median 0.0147, 99.99th percentile 0.030,
+# max 0.0485; genuine: median 0.135, 10th percentile 0.039. Tail beyond what was observed: generalised Pareto fit of
+# the 2,000 largest impostor scores (above 0.0225: shape 0.060, scale 0.0020; Coles 2001 ch. 4). One run; the
+# extraction and the scores are deterministic. (The bit scores the native core used to return, measured the same way,
+# gave 0.040 and 0.081 with FNMR 15.6% and 35%: the float reference separates these fingers better.)
 
 #: 1:1 (card, then finger). Target: false-match rate 1/10,000 per voter's attempt sequence. One attempt compares the
 #: probe with up to 10 enrolled fingers, and the kit allows 3 tries (workflow MAX_MATCH_TRIES): 30 comparisons, so
-#: 1e-4 / 30 = 3.3e-6 per comparison. Observed: 2 of 673,984 impostors (3.0e-6) score >= 0.040; the tail fit puts
-#: 3.3e-6 at 0.0394. False non-match rate of one comparison at 0.040: 15.6% (retries on other fingers recover part).
-NATIVE_VERIFY_THRESHOLD = 0.040
+#: 1e-4 / 30 = 3.3e-6 per comparison. Observed: 2 of 673,984 impostors (3.0e-6) score >= 0.040 (0.042, 0.0485); the
+#: tail fit puts 3.3e-6 at 0.0396. False non-match rate of one comparison at 0.040: 10.3% (retries on other fingers
+#: recover part).
+VERIFY_THRESHOLD = 0.040
 #: 1:N (finger alone). Target: false-positive identification rate 1/10,000 per search of a 30,000-template station
 #: (3,000 voters x 10 fingers). FPIR = 1 - (1 - FMR)^N ~ N x FMR, so FMR <= 1e-4 / 30,000 = 3.3e-9 per comparison:
-#: far below what 6.7e5 impostor pairs can show (rule of three: 4.5e-6), so it rests on the tail fit: 0.0794 and
-#: 0.0805 in the two runs, set at 0.081. False non-match rate of one comparison there: 35-36%. Looser targets the
-#: operator's photo check might justify: FPIR 1/1,000 -> 0.063 (26%), 1/100 -> 0.050 (20%) (one_to_n_by_fpir).
-NATIVE_IDENTIFY_THRESHOLD = 0.081
+#: far below what 6.7e5 impostor pairs can show (rule of three: 4.5e-6), so it rests on the tail fit: 0.0659, set at
+#: 0.066 (fitted FMR there 3.3e-9; no impostor observed above 0.0485). False non-match rate of one comparison there:
+#: 21.0%. Looser targets the operator's photo check might justify: FPIR 1/1,000 -> 0.056 (17%), 1/100 -> 0.0485
+#: (14%: the largest observed impostor, above the fit's 0.047) (one_to_n_by_fpir).
+IDENTIFY_THRESHOLD = 0.066
 
 
 @dataclass(frozen=True)
@@ -85,9 +87,9 @@ class Matcher(Protocol):
 class EngineMatcher:
     """The ``fingerprint`` package behind the :class:`Matcher` protocol (pure Python reference matcher)."""
 
-    def __init__(self, threshold: float = MATCH_THRESHOLD, identify_threshold: float | None = None) -> None:
+    def __init__(self, threshold: float = VERIFY_THRESHOLD, identify_threshold: float = IDENTIFY_THRESHOLD) -> None:
         self.threshold = threshold
-        self.identify_threshold = threshold if identify_threshold is None else identify_threshold
+        self.identify_threshold = identify_threshold
         self._gallery: list[tuple[str, int, Any]] = []
 
     def probe(self, pixels: np.ndarray, dpi: int) -> Probe:
@@ -146,23 +148,22 @@ class EngineMatcher:
 
 
 class NativeMatcher(EngineMatcher):
-    """The engine's extractor with the native 1:N core (``native.search``) for the gallery search and 1:1.
+    """The engine's extractor with the native core (``native.search``) for the gallery search and 1:1.
 
-    Same protocol as :class:`EngineMatcher`; the gallery is packed once at start-up (``native.gallery.Gallery``,
-    rebuilt from the stored templates, never stored). Importing fails with the native package's own message
+    Same protocol and same scores as :class:`EngineMatcher` (the reference's, compiled), hence the same thresholds;
+    the gallery is packed once at start-up (``native.gallery.Gallery``, opened from the list package or built from the
+    stored templates). Importing fails with the native package's own message
     (how to build it) when the compiled kernels are missing.
     """
 
-    def __init__(
-        self, threshold: float = NATIVE_VERIFY_THRESHOLD, identify_threshold: float = NATIVE_IDENTIFY_THRESHOLD
-    ) -> None:
+    def __init__(self, threshold: float = VERIFY_THRESHOLD, identify_threshold: float = IDENTIFY_THRESHOLD) -> None:
         super().__init__(threshold, identify_threshold)
         import native.search  # noqa: F401  (fail early, with the build instructions, when the core is missing)
 
         self._native_gallery: Any = None
 
     def probe(self, pixels: np.ndarray, dpi: int) -> Probe:
-        """Extract; the search form is the native bit cylinders."""
+        """Extract; the search form is the native ``SearchForm`` (bit cylinders to rank, minutiae to score)."""
         from fingerprint.extract import extract
         from native.search import search_form
 
@@ -172,13 +173,15 @@ class NativeMatcher(EngineMatcher):
                      search_form(result.template) if ok else None)
 
     def verify(self, probe: Probe, enrolled: Mapping[int, bytes]) -> Candidate | None:
-        """1:1 with the native kernel, first accepted finger wins (as :meth:`EngineMatcher.verify`)."""
+        """1:1 with the native float kernel, first accepted finger wins (as :meth:`EngineMatcher.verify`)."""
         from fingerprint import loads
-        from native.search import verify
+        from native.search import compare_forms, float_form
 
+        # The probe's float cylinders are built once for all the voter's fingers (about 1 ms each).
+        mine = float_form(probe.search)
         best: Candidate | None = None
         for finger in sorted(enrolled):
-            score = float(verify(probe.search, loads(enrolled[finger])))
+            score = compare_forms(mine, float_form(loads(enrolled[finger])))
             if best is None or score > best.score:
                 best = Candidate("", finger, score)
             if score >= self.threshold:
@@ -199,7 +202,8 @@ class NativeMatcher(EngineMatcher):
         self._native_gallery = gallery
 
     def identify(self, probe: Probe, top_k: int) -> list[Candidate]:
-        """Native 1:N (screen + full score of a shortlist); one entry per voter, best finger."""
+        """Native 1:N (bit screen, bit score of a shortlist, the reference's float score for the best of it, which
+        ranks them and is the score returned); one entry per voter, best finger."""
         from native.search import identify
 
         if self._native_gallery is None:

@@ -44,8 +44,8 @@ list_number = 2
 situation = "already_voted"
 """
 # Voters 4 and 7 go the finger path: on the R307's 256 x 288 window their synthetic impressions score 0.15 to 0.35
-# against enrolment (threshold 0.08); some voters' fingers do not match on so small a window (voter 2: 0.06), as
-# happens with real fingers, and the test is about the faults, not about the matcher.
+# against enrolment (1:1 threshold station.matching.VERIFY_THRESHOLD, 0.040); some voters' fingers score far lower on
+# so small a window (voter 2: 0.06), as happens with real fingers, and the test is about the faults, not the matcher.
 
 
 def test_trainee_on_the_operator_screen_with_device_faults(tmp_path: Path) -> None:

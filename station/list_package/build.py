@@ -116,7 +116,13 @@ def packed_gallery(voters: list[ListVoter]) -> tuple[bytes, int, int, str]:
                     f"voter {voter.personal_number} finger {finger}: the enrolled template cannot be read ({exc}); "
                     "fix the national list before building packages"
                 ) from exc
-    return Gallery.build(rows).to_bytes(), GALLERY_FORMAT, len(rows), parameter_digest().hex()
+    from native.errors import NativeError
+
+    try:
+        blob = Gallery.build(rows).to_bytes()
+    except NativeError as exc:  # e.g. a template over ISO/IEC 19794-2's 255 minutiae
+        raise ListPackageError(f"cannot pack the 1:N gallery: {exc}; fix the national list before building packages") from exc
+    return blob, GALLERY_FORMAT, len(rows), parameter_digest().hex()
 
 
 def build_package(

@@ -205,6 +205,7 @@ def _spot_check(gallery: NativeGallery, mapped: list[tuple[str, int]], templates
     import numpy as np
 
     from fingerprint import TemplateError, loads
+    from native.errors import NativeError
     from native.forms import extra_minutiae, stored_form
 
     # Rows picked from the package digest: reproducible for one package, spread over the whole gallery.
@@ -212,7 +213,7 @@ def _spot_check(gallery: NativeGallery, mapped: list[tuple[str, int]], templates
     for i in picks:
         try:
             expected = stored_form(loads(templates[mapped[i]]))
-        except TemplateError as exc:
+        except (TemplateError, NativeError) as exc:
             raise _refuse_gallery(f"row {i} belongs to an unreadable template ({exc})") from exc
         got = gallery.template_cylinders(i)
         bits = expected.bits

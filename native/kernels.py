@@ -19,14 +19,20 @@ from fingerprint import parameters as p
 # identify took 22 ms of CPU with spinning, 4 ms without). Read by libgomp when it loads, i.e. at the import below.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+
+def _missing(extension: str) -> str:
+    """What to do when a compiled extension of native/ is not there."""
+    return (
+        f"The compiled matching core (native/{extension}) is missing. Build it with `make setup` (or "
+        "`.venv/bin/pip install -e . --no-deps` or `.venv/bin/python setup.py build_ext --inplace` from the "
+        "repository root), which compiles the Cython sources in native/ (needs gcc and the Python headers)."
+    )
+
+
 try:
     from native import _mcc_cy
 except ImportError as exc:  # exercised by tests/native/test_import.py with the extension hidden
-    raise ImportError(
-        "The compiled matching core (native/_mcc_cy) is missing. Build it with `make setup` "
-        "(or `.venv/bin/pip install -e . --no-deps` or `.venv/bin/python setup.py build_ext --inplace` from the "
-        "repository root), which compiles the Cython sources in native/ (needs gcc and the Python headers)."
-    ) from exc
+    raise ImportError(_missing("_mcc_cy")) from exc
 
 #: Order of the values in the kernel's params vector (native/_mcc_cy.pyx, enum P_*).
 PARAM_NAMES = (
@@ -59,10 +65,7 @@ kernel = _mcc_cy
 try:
     from native import _float_cy
 except ImportError as exc:  # exercised by tests/native/test_import.py with the extension hidden
-    raise ImportError(
-        "The compiled float matcher (native/_float_cy) is missing. Build it with `make setup` (or `.venv/bin/pip "
-        "install -e . --no-deps` from the repository root), which compiles the Cython sources in native/."
-    ) from exc
+    raise ImportError(_missing("_float_cy")) from exc
 
 float_kernel = _float_cy
 

@@ -616,7 +616,7 @@ def compare_many(Form probe, list others, double[::1] out, int threads) -> int:
     cdef const shf_form** ptrs
     cdef shf_cmp_work* w
     cdef int failed[1]
-    if out.shape[0] < n:
+    if out.shape[0] < n or not all(isinstance(o, Form) for o in others):
         return -2
     if n == 0:
         return 0
@@ -624,7 +624,7 @@ def compare_many(Form probe, list others, double[::1] out, int threads) -> int:
     if ptrs == NULL:
         return -1
     for i in range(n):
-        f = <Form?> others[i]
+        f = <Form> others[i]
         ptrs[i] = &f.f
         if f.f.n > max_b:
             max_b = f.f.n

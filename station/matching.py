@@ -4,7 +4,8 @@ The workflows only need: turn an image into a probe (with the quality verdict fo
 one voter's enrolled fingers (1:1), and search the station's gallery (1:N). :class:`EngineMatcher` does this with the
 ``fingerprint`` package (extractor, MCC reference matcher); :class:`NativeMatcher` plugs the compiled core in behind
 the same methods. Both give the reference matcher's own score (float MCC with LSS-R, ``fingerprint.matcher.compare``;
-the native core computes it in C, equal to within 3e-9), so one pair of measured thresholds serves both.
+the native core computes it in C, equal within the 1e-7 stated in native/README.md), so one pair of measured
+thresholds serves both.
 """
 
 from __future__ import annotations

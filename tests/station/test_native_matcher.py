@@ -20,7 +20,7 @@ def test_native_matcher_agrees_with_reference_on_fvc() -> None:
 
     enrolled = {f"v{s}": {1: dumps(extract(load_grey(DB / f"{s}_1.tif"), 500).template)} for s in range(101, 111)}
     # Rankings compared without a decision threshold; the scores are the reference's in both (the native float kernel
-    # within 3e-9 of fingerprint.matcher), which is why the two matchers share their thresholds.
+    # within the 1e-7 stated in native/README.md), which is why the two matchers share their thresholds.
     reference, native = EngineMatcher(identify_threshold=0.0), NativeMatcher(identify_threshold=0.0)
     reference.load_gallery(enrolled)
     native.load_gallery(enrolled)

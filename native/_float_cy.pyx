@@ -122,14 +122,13 @@ cdef extern from *:
         double *energy;         /* n * ns2: Σ_k value² per spatial cell */
         double *validf;         /* n * ns2: 1.0 where the spatial cell is valid */
         uint64_t *validb;       /* n * 4: the same as bits */
-        int *dir_ok;            /* scratch of the comparison (one row of the direction gate) */
     } shf_form;
 
     /* Memory for a form of up to m cylinders; one block, freed with free(f->x). */
     static int shf_form_alloc(shf_form* f, const shf_geom* g, int m) {
         size_t mm = (size_t)(m > 0 ? m : 1);
         size_t doubles = 3 * mm + mm * g->nc + 2 * mm * g->ns2;
-        char* block = (char*)malloc(doubles * sizeof(double) + 4 * mm * sizeof(uint64_t) + mm * sizeof(int) + 64);
+        char* block = (char*)malloc(doubles * sizeof(double) + 4 * mm * sizeof(uint64_t) + 64);
         if (block == NULL) return -1;
         double* d = (double*)block;
         f->x = d; f->y = d + mm; f->a = d + 2 * mm;
@@ -137,14 +136,13 @@ cdef extern from *:
         f->energy = f->values + mm * g->nc;
         f->validf = f->energy + mm * g->ns2;
         f->validb = (uint64_t*)(f->validf + mm * g->ns2);
-        f->dir_ok = (int*)(f->validb + 4 * mm);
         f->n = 0;
         return 0;
     }
 
     /* Scratch of the construction for up to m minutiae. */
     typedef struct {
-        double *px, *py;        /* px: the points as (x, y) pairs, sorted and made unique (py is its second half) */
+        double *px;             /* the points as (x, y) pairs, sorted and made unique (2 m doubles) */
         double *hx, *hy;
         double *dirw;           /* per candidate neighbour: N_D direction weights */
         int *cand;              /* neighbours within reach of the current minutia */
@@ -157,7 +155,7 @@ cdef extern from *:
         /* pts: mm (x, y) pairs; hull: the lower and upper chains side by side, up to 2 mm + 2 points */
         double* d = (double*)malloc((11 * mm + 4 + mm * SHF_MAX_ND) * sizeof(double) + 2 * mm * sizeof(int) + 64);
         if (d == NULL) return -1;
-        w->px = d; w->py = d + mm; w->hx = d + 2 * mm; w->hy = d + 4 * mm + 2;
+        w->px = d; w->hx = d + 2 * mm; w->hy = d + 4 * mm + 2;
         w->xs = d + 6 * mm + 4; w->ys = d + 7 * mm + 4; w->as = d + 8 * mm + 4;
         w->dirw = d + 9 * mm + 4;
         w->cand = (int*)(w->dirw + mm * SHF_MAX_ND);

@@ -11,7 +11,6 @@ The bit cylinders (``fingerprint.mcc_bits``) rank a whole gallery fast; the minu
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass
 
@@ -20,7 +19,8 @@ import numpy.typing as npt
 
 from fingerprint import mcc_bits
 from fingerprint import parameters as p
-from fingerprint.model import ANGLE_STEPS, Template
+from fingerprint.model import Template, angle_steps
+from native.errors import GalleryError, NativeError
 
 #: Bytes a bit cylinder costs in the gallery beyond its minutia (N_D cell words and the validity word).
 CYLINDER_BITS_BYTES = 8 * (mcc_bits.BITS_DIRECTION_CELLS + 1)
@@ -28,9 +28,6 @@ CYLINDER_BITS_BYTES = 8 * (mcc_bits.BITS_DIRECTION_CELLS + 1)
 MINUTIA_BYTES = 6
 #: ISO/IEC 19794-2 stores at most 255 minutiae per finger view; the float kernel's limit too.
 MAX_MINUTIAE = 255
-
-_TWO_PI = 2.0 * math.pi
-
 
 @dataclass(frozen=True)
 class SearchForm:
@@ -50,19 +47,15 @@ class SearchForm:
 
 
 def minutia_arrays(template: Template) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int16], npt.NDArray[np.uint16]]:
-    """The template's minutiae as integers: x, y (px) and direction (1/65536 turn, as ``mcc_bits`` rounds it)."""
+    """The template's minutiae as integers: x, y (px) and direction (1/65536 turn, ``fingerprint.model.angle_steps``)."""
     n = len(template)
     if n > MAX_MINUTIAE:
-        from native.errors import NativeError
-
         raise NativeError(
             f"template holds {n} minutiae; the native matcher takes at most {MAX_MINUTIAE} (ISO/IEC 19794-2)"
         )
     x = np.fromiter((m.x for m in template.minutiae), dtype=np.int16, count=n)
     y = np.fromiter((m.y for m in template.minutiae), dtype=np.int16, count=n)
-    a = np.fromiter(
-        (round(m.angle / _TWO_PI * ANGLE_STEPS) % ANGLE_STEPS for m in template.minutiae), dtype=np.uint16, count=n
-    )
+    a = np.fromiter((angle_steps(m.angle) for m in template.minutiae), dtype=np.uint16, count=n)
     return x, y, a
 
 
@@ -105,7 +98,5 @@ def extra_minutiae(
             claimed[key] -= 1
             keep[i] = False
     if sum(claimed.values()):
-        from native.errors import GalleryError
-
         raise GalleryError("a bit cylinder has no minutia in its template: the search form is inconsistent")
     return form.x[keep], form.y[keep], form.angle[keep]

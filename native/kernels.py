@@ -34,10 +34,8 @@ try:
 except ImportError as exc:  # exercised by tests/native/test_import.py with the extension hidden
     raise ImportError(_missing("_mcc_cy")) from exc
 
-#: Order of the values in the kernel's params vector (native/_mcc_cy.pyx, enum P_*).
-PARAM_NAMES = (
-    "min_common_cells",
-    "max_direction_steps",
+#: The LSS-R constants (fingerprint.parameters), in the order both kernels' params vectors end with.
+LSS_R_NAMES = (
     "LSS_MIN_PAIRS",
     "LSS_MAX_PAIRS",
     "LSS_PAIRS_MU",
@@ -51,12 +49,14 @@ PARAM_NAMES = (
     "RELAX_RADIAL_MU_RAD",
     "RELAX_RADIAL_TAU",
 )
+#: Order of the values in the bit kernel's params vector (native/_mcc_cy.pyx, enum P_*).
+PARAM_NAMES = ("min_common_cells", "max_direction_steps", *LSS_R_NAMES)
 
 
 def params() -> npt.NDArray[np.float64]:
     """The kernel's params vector, from the engine's current parameter values."""
     values = [float(mcc_bits.min_common_cells()), float(mcc_bits.max_direction_steps())]
-    values += [float(getattr(p, name)) for name in PARAM_NAMES[2:]]
+    values += [float(getattr(p, name)) for name in LSS_R_NAMES]
     return np.asarray(values, dtype=np.float64)
 
 
@@ -83,18 +83,7 @@ FLOAT_PARAM_NAMES = (
     "MCC_MIN_NEIGHBOURS",
     "MCC_MIN_MATCHABLE_FRACTION",
     "MCC_MAX_DIRECTION_DIFF_RAD",
-    "LSS_MIN_PAIRS",
-    "LSS_MAX_PAIRS",
-    "LSS_PAIRS_MU",
-    "LSS_PAIRS_TAU",
-    "RELAX_ITERATIONS",
-    "RELAX_WEIGHT",
-    "RELAX_DISTANCE_MU_PX",
-    "RELAX_DISTANCE_TAU",
-    "RELAX_DIRECTION_MU_RAD",
-    "RELAX_DIRECTION_TAU",
-    "RELAX_RADIAL_MU_RAD",
-    "RELAX_RADIAL_TAU",
+    *LSS_R_NAMES,
 )
 
 
